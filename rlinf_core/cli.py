@@ -1,0 +1,161 @@
+"""The ``rlinf`` command line: run, plugins, config show, version (plus plugin commands).
+
+A user error (bad config, unknown plugin, bad placement) prints one paragraph and exits 2;
+``rlinf --debug ...`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, List, Optional, Tuple
+
+import click
+
+from rlinf_core import __version__
+from rlinf_core.errors import RlinfUserError
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+class _Group(click.Group):
+    """Turns RlinfUserError into a clean message and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RlinfUserError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            click.echo("(run with `rlinf --debug ...` for the traceback)", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
+@click.option("--debug", is_flag=True, help="Show full tracebacks for user errors.")
+@click.version_option(__version__, "-V", "--version", prog_name="rlinf")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """rlinf: reinforcement-learning post-training of language models.
+
+    Run a recipe: `rlinf run cookbook/math-tiny/grpo.yaml runner.max_steps=20`.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.argument("overrides", nargs=-1)
+def run(recipe: str, overrides: Tuple[str, ...]) -> None:
+    """Train with RECIPE (a YAML file); OVERRIDES are key=value, e.g. runner.max_steps=5."""
+    from rlinf_core.config import load_config
+    from rlinf_core.runner import run_from_config
+
+    cfg = load_config(recipe, overrides)
+    run_from_config(cfg)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--hook", "hook", default=None, help="Only plugins implementing this hook, e.g. register_rewards.")
+def plugins(as_json: bool, hook: Optional[str]) -> None:
+    """List installed plugins: name, version, hooks and what each registered."""
+    from rlinf_core.errors import PluginError, did_you_mean
+    from rlinf_core.plugins import HOOK_NAMES, get_registry
+
+    if hook is not None and hook not in HOOK_NAMES:
+        raise PluginError(f"Unknown hook '{hook}'.{did_you_mean(hook, HOOK_NAMES)} Hooks are: {', '.join(HOOK_NAMES)}.")
+    registry = get_registry()
+    rows = []
+    for info in registry.plugins:
+        if hook is not None and hook not in info.hooks:
+            continue
+        rows.append(
+            {
+                "name": info.name,
+                "package": info.package,
+                "version": info.version,
+                "source": info.source,
+                "hooks": info.hooks,
+                "registered": info.registered,
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No plugins" + (f" implement {hook}." if hook else " installed."))
+        return
+    for row in rows:
+        version = f" {row['version']}" if row["version"] else ""
+        package = f" ({row['package']}{version}, {row['source']})"
+        click.echo(f"{row['name']}{package}")
+        click.echo(f"  hooks: {', '.join(row['hooks']) or '-'}")
+        for kind, names in sorted(row["registered"].items()):
+            click.echo(f"  {kind}: {', '.join(names)}")
+
+
+@cli.group(context_settings=CONTEXT)
+def config() -> None:
+    """Inspect recipes."""
+
+
+@config.command("show", context_settings=CONTEXT)
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.argument("overrides", nargs=-1)
+@click.option("--fields", "show_fields", is_flag=True, help="Also print every field's documentation.")
+def config_show(recipe: str, overrides: Tuple[str, ...], show_fields: bool) -> None:
+    """Print the resolved config of RECIPE with OVERRIDES, its placement and derived sizes."""
+    import yaml
+
+    from rlinf_core.config import derive_sizes, field_docs, load_config, to_container
+    from rlinf_core.cluster.ray_cluster import placement_for_cluster
+
+    cfg = load_config(recipe, overrides)
+    placement = placement_for_cluster(cfg.cluster)
+    sizes = derive_sizes(cfg, placement)
+    click.echo("# resolved config")
+    click.echo(yaml.safe_dump(to_container(cfg), sort_keys=False).rstrip())
+    click.echo("\n# placement")
+    click.echo(yaml.safe_dump(placement.describe(), sort_keys=False).rstrip())
+    click.echo("\n# derived sizes")
+    click.echo(yaml.safe_dump(sizes.as_dict(), sort_keys=False).rstrip())
+    if show_fields:
+        click.echo("\n# fields")
+        for name, text in field_docs(cfg=cfg).items():
+            click.echo(f"{name}: {text}")
+
+
+@cli.command(context_settings=CONTEXT)
+def version() -> None:
+    """Print the versions of rlinf-core and its main dependencies."""
+    import importlib.metadata as md
+
+    click.echo(f"rlinf-core {__version__}")
+    for dist in ("ray", "torch", "transformers", "mlflow", "omegaconf", "pluggy"):
+        try:
+            click.echo(f"{dist} {md.version(dist)}")
+        except md.PackageNotFoundError:
+            click.echo(f"{dist} (not installed)")
+    click.echo(f"python {sys.version.split()[0]}")
+
+
+def _add_plugin_commands() -> None:
+    from rlinf_core.errors import PluginError
+    from rlinf_core.plugins import get_registry
+
+    try:
+        get_registry().add_commands(cli)
+    except PluginError:
+        pass  # `rlinf plugins` and `rlinf run` report the broken plugin with the full message
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    _add_plugin_commands()
+    cli.main(args=argv, prog_name="rlinf")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""The typed config: one dataclass per section, every field documented.
+
+Field names follow the RLinf documentation where it names them (``cluster.num_nodes``,
+``cluster.component_placement``, ``rollout.model.model_path``, ``data.train_data_paths``,
+...), so RLinf users feel at home. Plugins extend a section by subclassing its dataclass
+(e.g. the GRPO algorithm's config subclasses :class:`AlgorithmConfig`); the loader swaps
+the subclass in when the section names that plugin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+from rlinf_core.config.fields import doc
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+@dataclass
+class ClusterConfig:
+    """Where the workers run: the Ray cluster and how components map onto its devices."""
+
+    num_nodes: int = doc(1, "Number of machines in the Ray cluster.", ge=1)
+    num_gpus_per_node: int = doc(
+        0, "GPUs per node. 0 places every component on CPUs (one placement device per CPU).", ge=0
+    )
+    num_cpus_per_node: Optional[int] = doc(
+        None, "CPUs per node used for placement; null means every CPU Ray sees on the node.", ge=1
+    )
+    component_placement: Any = doc(
+        "actor,rollout,reward: all",
+        "Which devices each component uses: 'actor,rollout,reward: all' (collocated), "
+        "'rollout: 0-1, actor: 2-3' (disaggregated), or a mapping {components: devices}. "
+        "Device ids are global: node i holds ids i*per_node .. (i+1)*per_node-1.",
+    )
+    devices_per_rank: Dict[str, int] = doc(
+        {},
+        "Devices one rank of a component spans, e.g. {rollout: 2} for tensor parallelism or a "
+        "2-thread CPU rollout. Components not listed use 1 device per rank.",
+    )
+    address: Optional[str] = doc(
+        None,
+        "Ray cluster to join ('auto' or 'HOST:PORT'); null starts an embedded local Ray. "
+        "This is how runs go multi-node.",
+    )
+    namespace: str = doc("rlinf", "Ray namespace for the run's named actors (channels).")
+
+
+@dataclass
+class RunnerConfig:
+    """The run: where it writes, how long it lasts, how it is seeded."""
+
+    output_dir: str = doc("results/${runner.experiment_name}", "Directory for checkpoints, logs and the MLflow store.")
+    experiment_name: str = doc("rlinf", "Experiment name (MLflow experiment, default output dir).")
+    max_steps: int = doc(100, "Training steps (one step = one rollout batch and its updates).", ge=1)
+    max_epochs: int = doc(1000, "Upper bound on passes over the training data; max_steps usually ends the run first.", ge=1)
+    seed: int = doc(42, "Seed for data order, sampling and initialisation.")
+    save_interval: int = doc(50, "Save a checkpoint every N steps (and at the end); 0 saves only at the end.", ge=0)
+
+
+@dataclass
+class DataConfig:
+    """The training data and the task that reads it."""
+
+    task: str = doc("math", "Task plugin that reads the data and formats prompts (see `rlinf plugins`).")
+    train_data_paths: List[str] = doc([], "Training files (.jsonl or .parquet).")
+    val_data_paths: List[str] = doc([], "Held-out files for evaluation.")
+    prompt_key: str = doc("prompt", "Field of each row that holds the prompt (a string, or a list of chat messages).")
+    answer_key: str = doc("solutions", "Field of each row that holds the reference answer(s); a string is a list of one.")
+    apply_chat_template: bool = doc(
+        False, "Send list-of-messages prompts through tokenizer.apply_chat_template(add_generation_prompt=True)."
+    )
+    max_prompt_length: int = doc(1024, "Prompts longer than this many tokens are dropped (and counted).", ge=1)
+    rollout_batch_size: int = doc(8, "Prompts per training step.", ge=1)
+    shuffle: bool = doc(True, "Shuffle the training data each epoch (seeded by runner.seed).")
+    skip_invalid: bool = doc(False, "Skip (and count) malformed rows instead of stopping with an error.")
+
+
+@dataclass
+class ModelConfig:
+    """A model checkpoint and the precision it runs in."""
+
+    model_path: str = doc("", "Hugging Face checkpoint folder (config.json, weights, tokenizer).")
+    precision: str = doc("fp32", "Compute precision.", choices=PRECISIONS)
+
+
+@dataclass
+class RolloutConfig:
+    """Response generation. Backends extend this with their own fields."""
+
+    backend: str = doc("hf", "Rollout backend plugin: hf (transformers, CPU/GPU), vllm, sglang.")
+    model: ModelConfig = doc(ModelConfig(), "Checkpoint the rollout starts from.")
+    temperature: float = doc(1.0, "Sampling temperature.", gt=0.0)
+    top_p: float = doc(1.0, "Nucleus sampling: keep the smallest token set with this probability mass.", gt=0.0, le=1.0)
+    top_k: int = doc(-1, "Keep only the k most likely tokens; -1 disables.", ge=-1)
+    max_new_tokens: int = doc(512, "Longest response; longer ones are truncated (and counted).", ge=1)
+
+
+@dataclass
+class OptimConfig:
+    """AdamW and its learning-rate schedule."""
+
+    lr: float = doc(1e-6, "Peak learning rate.", gt=0.0)
+    weight_decay: float = doc(0.01, "AdamW decoupled weight decay (Loshchilov & Hutter 2019).", ge=0.0)
+    adam_beta1: float = doc(0.9, "AdamW beta1.", ge=0.0, le=1.0)
+    adam_beta2: float = doc(0.999, "AdamW beta2.", ge=0.0, le=1.0)
+    adam_eps: float = doc(1e-8, "AdamW epsilon.", gt=0.0)
+    clip_grad: float = doc(1.0, "Clip the global gradient norm to this; 0 disables.", ge=0.0)
+    lr_warmup_steps: int = doc(0, "Linear warm-up optimizer steps.", ge=0)
+    lr_scheduler: str = doc("constant", "Schedule after warm-up.", choices=("constant", "cosine", "linear"))
+    min_lr_ratio: float = doc(0.0, "Final lr as a fraction of lr for cosine/linear schedules.", ge=0.0, le=1.0)
+
+
+@dataclass
+class ActorConfig:
+    """The policy being trained. Backends extend this with their own fields."""
+
+    backend: str = doc("torch", "Train backend plugin: torch (DDP/FSDP2), megatron, deepspeed.")
+    model: ModelConfig = doc(
+        ModelConfig(model_path="${rollout.model.model_path}"), "Checkpoint the actor starts from (default: the rollout's)."
+    )
+    optim: OptimConfig = doc(OptimConfig(), "Optimizer.")
+    global_batch_size: int = doc(32, "Sequences per optimizer update (one minibatch), across all actor ranks.", ge=1)
+    micro_batch_size: int = doc(8, "Sequences per forward/backward on one rank (gradient accumulation unit).", ge=1)
+    num_epochs: int = doc(1, "Passes over each step's rollouts (PPO epochs).", ge=1)
+
+
+@dataclass
+class AlgorithmConfig:
+    """The RL algorithm. Algorithm plugins extend this with their own fields."""
+
+    name: str = doc("grpo", "Algorithm plugin (see `rlinf plugins --hook register_algorithms`).")
+    group_size: int = doc(8, "Responses sampled per prompt (G in GRPO, Shao et al. 2024).", ge=1)
+    recompute_logprobs: bool = doc(
+        True, "Recompute old log-probs with the actor; false uses the rollout's sampling log-probs."
+    )
+
+
+@dataclass
+class RewardConfig:
+    """The reward. Reward plugins extend this with their own fields."""
+
+    name: str = doc("math", "Reward plugin that scores responses (see `rlinf plugins --hook register_rewards`).")
+
+
+@dataclass
+class TrackingConfig:
+    """Experiment tracking."""
+
+    backends: List[str] = doc(["mlflow"], "Trackers to log to, several at once: mlflow, tensorboard, jsonl, console.")
+    experiment_name: str = doc("${runner.experiment_name}", "Experiment name in the trackers.")
+    run_name: Optional[str] = doc(None, "Run name; null derives one from the time.")
+    mlflow_tracking_uri: Optional[str] = doc(
+        None, "MLflow store; null uses an embedded sqlite store at <output_dir>/mlflow/mlflow.db (no server)."
+    )
+    console_interval: int = doc(1, "The console tracker prints every N steps.", ge=1)
+
+
+@dataclass
+class PluginsConfig:
+    """Extra plugin modules to load besides installed packages."""
+
+    modules: List[str] = doc(
+        [], "Python files (my_reward.py) or importable modules whose hook implementations register plugins."
+    )
+
+
+@dataclass
+class RlinfConfig:
+    """The whole config of a run."""
+
+    cluster: ClusterConfig = doc(ClusterConfig(), "Ray cluster and component placement.")
+    runner: RunnerConfig = doc(RunnerConfig(), "Run length, output and seeding.")
+    data: DataConfig = doc(DataConfig(), "Training data and task.")
+    rollout: RolloutConfig = doc(RolloutConfig(), "Generation.")
+    actor: ActorConfig = doc(ActorConfig(), "Policy training.")
+    algorithm: AlgorithmConfig = doc(AlgorithmConfig(), "RL algorithm.")
+    reward: RewardConfig = doc(RewardConfig(), "Reward.")
+    tracking: TrackingConfig = doc(TrackingConfig(), "Experiment tracking.")
+    plugins: PluginsConfig = doc(PluginsConfig(), "Extra plugin modules.")
+
+
+# Which plugin kind and selector field decides each pluggable section's schema.
+PLUGGABLE_SECTIONS: Dict[str, tuple] = {
+    "algorithm": ("algorithms", "name"),
+    "rollout": ("rollout_backends", "backend"),
+    "actor": ("train_backends", "backend"),
+    "reward": ("rewards", "name"),
+    "data": ("tasks", "task"),
+}

@@ -1,0 +1,173 @@
+"""Dataclasses that cross worker boundaries.
+
+Sequences are ragged, never padded: a :class:`Ragged` stores all sequences back to back
+in one flat tensor plus offsets, so a batch moves through Ray's object store as a few
+contiguous buffers and the trainer can pack it without stripping padding. Everything here
+is plain data (tensors, ints, strings): it serialises without pickling any code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
+
+if TYPE_CHECKING:
+    import torch
+
+
+@dataclass
+class Ragged:
+    """Variable-length sequences: ``values[offsets[i]:offsets[i+1]]`` is sequence i."""
+
+    values: "torch.Tensor"
+    offsets: "torch.Tensor"
+
+    @classmethod
+    def from_list(cls, seqs: Sequence[Any], dtype: Any = None) -> "Ragged":
+        """Build from a list of 1-D tensors or lists of numbers."""
+        import torch
+
+        tensors = [s if isinstance(s, torch.Tensor) else torch.tensor(list(s), dtype=dtype) for s in seqs]
+        if dtype is None:
+            dtype = tensors[0].dtype if tensors else torch.long
+        tensors = [t.to(dtype).reshape(-1) for t in tensors]
+        lengths = torch.tensor([t.numel() for t in tensors], dtype=torch.long)
+        offsets = torch.zeros(len(tensors) + 1, dtype=torch.long)
+        if len(tensors):
+            offsets[1:] = torch.cumsum(lengths, 0)
+        values = torch.cat(tensors) if tensors else torch.zeros(0, dtype=dtype)
+        return cls(values=values, offsets=offsets)
+
+    def __len__(self) -> int:
+        return int(self.offsets.numel()) - 1
+
+    def __getitem__(self, i: int) -> "torch.Tensor":
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"Ragged index {i} out of range for {len(self)} sequences")
+        i %= len(self)
+        return self.values[int(self.offsets[i]) : int(self.offsets[i + 1])]
+
+    @property
+    def lengths(self) -> "torch.Tensor":
+        return self.offsets[1:] - self.offsets[:-1]
+
+    def to_list(self) -> List["torch.Tensor"]:
+        return [self[i] for i in range(len(self))]
+
+    def select(self, indices: Sequence[int]) -> "Ragged":
+        """The sequences at ``indices``, in that order."""
+        return Ragged.from_list([self[int(i)] for i in indices], dtype=self.values.dtype)
+
+    @staticmethod
+    def cat(parts: Sequence["Ragged"]) -> "Ragged":
+        """Concatenate several ragged batches into one."""
+        import torch
+
+        values = torch.cat([p.values for p in parts])
+        offsets = [torch.zeros(1, dtype=torch.long)]
+        base = 0
+        for p in parts:
+            offsets.append(p.offsets[1:] + base)
+            base += int(p.offsets[-1])
+        return Ragged(values=values, offsets=torch.cat(offsets))
+
+
+@dataclass
+class RolloutRequest:
+    """Prompts for one rollout call; the backend samples ``group_size`` responses for each."""
+
+    prompt_ids: Ragged
+    prompt_uids: List[str]
+    answers: List[List[str]]
+    group_size: int
+    step: int = 0
+
+    def __post_init__(self) -> None:
+        n = len(self.prompt_ids)
+        if len(self.prompt_uids) != n or len(self.answers) != n:
+            raise ValueError(
+                f"RolloutRequest: {n} prompts but {len(self.prompt_uids)} uids and {len(self.answers)} answers"
+            )
+
+
+@dataclass
+class TrajectoryBatch:
+    """Sampled trajectories: one row per response, grouped by the prompt it answers.
+
+    Filled stage by stage: the rollout sets the ids and sampling log-probs, the reward sets
+    ``rewards``, the algorithm sets ``advantages``, the actor may set ``old_logprobs``.
+    """
+
+    prompt_ids: Ragged
+    response_ids: Ragged
+    response_logprobs: Ragged
+    group_ids: "torch.Tensor"
+    prompt_uids: List[str]
+    answers: List[List[str]]
+    truncated: "torch.Tensor"
+    rewards: Optional["torch.Tensor"] = None
+    reward_components: Dict[str, "torch.Tensor"] = field(default_factory=dict)
+    advantages: Optional["torch.Tensor"] = None
+    old_logprobs: Optional[Ragged] = None
+    ref_logprobs: Optional[Ragged] = None
+
+    def __len__(self) -> int:
+        return len(self.response_ids)
+
+    def __post_init__(self) -> None:
+        n = len(self.response_ids)
+        sizes = {
+            "prompt_ids": len(self.prompt_ids),
+            "response_logprobs": len(self.response_logprobs),
+            "group_ids": int(self.group_ids.numel()),
+            "prompt_uids": len(self.prompt_uids),
+            "answers": len(self.answers),
+            "truncated": int(self.truncated.numel()),
+        }
+        bad = {k: v for k, v in sizes.items() if v != n}
+        if bad:
+            raise ValueError(f"TrajectoryBatch: {n} responses but {bad}")
+        if not bool((self.response_logprobs.lengths == self.response_ids.lengths).all()):
+            raise ValueError("TrajectoryBatch: response_logprobs and response_ids lengths differ")
+
+    def select(self, indices: Sequence[int]) -> "TrajectoryBatch":
+        """The rows at ``indices`` (e.g. one minibatch), every filled field included."""
+        import torch
+
+        idx = torch.as_tensor(list(indices), dtype=torch.long)
+        out: Dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                out[f.name] = None
+            elif isinstance(value, Ragged):
+                out[f.name] = value.select(idx.tolist())
+            elif isinstance(value, list):
+                out[f.name] = [value[i] for i in idx.tolist()]
+            elif isinstance(value, dict):
+                out[f.name] = {k: v[idx] for k, v in value.items()}
+            else:
+                out[f.name] = value[idx]
+        return replace(self, **out)
+
+    @staticmethod
+    def cat(parts: Sequence["TrajectoryBatch"]) -> "TrajectoryBatch":
+        """Concatenate batches (e.g. from several rollout ranks); group ids are kept as given."""
+        import torch
+
+        first = parts[0]
+        out: Dict[str, Any] = {}
+        for f in fields(first):
+            values = [getattr(p, f.name) for p in parts]
+            if any(v is None for v in values):
+                out[f.name] = None
+            elif isinstance(values[0], Ragged):
+                out[f.name] = Ragged.cat(values)
+            elif isinstance(values[0], list):
+                out[f.name] = [x for v in values for x in v]
+            elif isinstance(values[0], dict):
+                keys = set(values[0])
+                out[f.name] = {k: torch.cat([v[k] for v in values]) for k in keys}
+            else:
+                out[f.name] = torch.cat(values)
+        return TrajectoryBatch(**out)

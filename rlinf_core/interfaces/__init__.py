@@ -1,0 +1,31 @@
+"""The plugin interfaces: one abstract base class per plugin kind."""
+
+from rlinf_core.interfaces.algorithm import Algorithm, LossOutput
+from rlinf_core.interfaces.reward import Reward, RewardResult
+from rlinf_core.interfaces.rollout import RolloutBackend
+from rlinf_core.interfaces.task import Example, Task
+from rlinf_core.interfaces.tracker import Tracker
+from rlinf_core.interfaces.train import TrainBackend
+
+# The interface each registry kind must subclass.
+INTERFACES = {
+    "algorithms": Algorithm,
+    "rollout_backends": RolloutBackend,
+    "train_backends": TrainBackend,
+    "tasks": Task,
+    "rewards": Reward,
+    "trackers": Tracker,
+}
+
+__all__ = [
+    "Algorithm",
+    "Example",
+    "INTERFACES",
+    "LossOutput",
+    "Reward",
+    "RewardResult",
+    "RolloutBackend",
+    "Task",
+    "Tracker",
+    "TrainBackend",
+]

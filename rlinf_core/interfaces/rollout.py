@@ -1,0 +1,41 @@
+"""RolloutBackend interface: samples responses with their log-probs and accepts new weights."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, ClassVar, Dict
+
+from rlinf_core.config.schema import RolloutConfig
+from rlinf_core.data import RolloutRequest, TrajectoryBatch
+
+if TYPE_CHECKING:
+    import torch
+
+
+class RolloutBackend(ABC):
+    """Generation engine of one rollout rank. Register a subclass with ``register_rollout_backends``."""
+
+    config_class: ClassVar[type] = RolloutConfig
+
+    def __init__(self, config: RolloutConfig, rank: int = 0, world_size: int = 1):
+        self.config = config
+        self.rank = rank
+        self.world_size = world_size
+
+    @abstractmethod
+    def load(self) -> None:
+        """Load the model and tokenizer named by ``config.model``."""
+
+    @abstractmethod
+    def generate(self, request: RolloutRequest) -> TrajectoryBatch:
+        """Sample ``request.group_size`` responses per prompt with token ids and sampling log-probs."""
+
+    @abstractmethod
+    def update_weights(self, state_dict: Dict[str, "torch.Tensor"]) -> None:
+        """Replace the policy weights (Hugging Face parameter names) with the trainer's."""
+
+    def offload(self) -> None:
+        """Release memory between phases when collocated with the trainer (default: nothing)."""
+
+    def onload(self) -> None:
+        """Undo :meth:`offload` (default: nothing)."""

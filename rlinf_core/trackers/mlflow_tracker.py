@@ -1,0 +1,91 @@
+"""MLflow tracker: an embedded sqlite store under the run's output dir by default, no server.
+
+MLflow 3.x refuses the plain file store unless MLFLOW_ALLOW_FILE_STORE is set, so the
+default is ``sqlite:///<output_dir>/mlflow/mlflow.db`` with artifacts beside it. Metrics
+go in one ``log_batch`` call per step: one call per scalar is 10-100x slower on sqlite.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from typing import Any, Dict, Mapping, Optional
+
+from rlinf_core.interfaces.tracker import Tracker
+
+# MLflow keys allow alphanumerics, underscores, dashes, periods, spaces, slashes and colons.
+_BAD_KEY_CHARS = re.compile(r"[^\w\-\. /:]")
+_MAX_BATCH_METRICS = 1000
+_MAX_BATCH_PARAMS = 100
+_MAX_PARAM_VALUE = 6000
+
+
+def sanitize_metric_name(name: str) -> str:
+    """A metric or param key MLflow accepts (other characters become '_')."""
+    clean = _BAD_KEY_CHARS.sub("_", name).strip("/") or "_"
+    return clean.replace("//", "/")
+
+
+def default_tracking_uri(output_dir: str) -> str:
+    return "sqlite:///" + os.path.join(os.path.abspath(output_dir), "mlflow", "mlflow.db")
+
+
+class MLflowTracker(Tracker):
+    """Logs to MLflow through ``MlflowClient`` (no global fluent state, safe beside user code)."""
+
+    def __init__(self, config: Any, output_dir: str):
+        super().__init__(config, output_dir)
+        self.tracking_uri = config.mlflow_tracking_uri or default_tracking_uri(output_dir)
+        self._client: Any = None
+        self._run_id: Optional[str] = None
+
+    def start(self, run_name: str, params: Mapping[str, Any], config_yaml: str) -> None:
+        from mlflow.entities import Param
+        from mlflow.tracking import MlflowClient
+
+        if self.tracking_uri.startswith("sqlite:///"):
+            os.makedirs(os.path.dirname(self.tracking_uri[len("sqlite:///") :]), exist_ok=True)
+        self._client = MlflowClient(tracking_uri=self.tracking_uri)
+        name = self.config.experiment_name
+        experiment = self._client.get_experiment_by_name(name)
+        if experiment is None:
+            artifacts = None
+            if self.tracking_uri.startswith("sqlite:///"):
+                artifacts = "file://" + os.path.join(os.path.abspath(self.output_dir), "mlflow", "artifacts")
+            experiment_id = self._client.create_experiment(name, artifact_location=artifacts)
+        else:
+            experiment_id = experiment.experiment_id
+        run = self._client.create_run(experiment_id, run_name=run_name)
+        self._run_id = run.info.run_id
+        items = [
+            Param(sanitize_metric_name(k), str(v)[:_MAX_PARAM_VALUE]) for k, v in sorted(params.items())
+        ]
+        for i in range(0, len(items), _MAX_BATCH_PARAMS):
+            self._client.log_batch(self._run_id, params=items[i : i + _MAX_BATCH_PARAMS])
+        self._client.log_text(self._run_id, config_yaml, "config.yaml")
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [Metric(sanitize_metric_name(k), float(v), now, step) for k, v in metrics.items()]
+        for i in range(0, len(items), _MAX_BATCH_METRICS):
+            self._client.log_batch(self._run_id, metrics=items[i : i + _MAX_BATCH_METRICS])
+
+    def log_artifact(self, path: str, artifact_path: Optional[str] = None) -> None:
+        self._client.log_artifact(self._run_id, path, artifact_path)
+
+    def finish(self, status: str = "FINISHED") -> None:
+        if self._client is not None and self._run_id is not None:
+            self._client.set_terminated(self._run_id, status=status)
+
+    @property
+    def run_id(self) -> Optional[str]:
+        return self._run_id
+
+    def describe(self) -> Dict[str, str]:
+        return {
+            "mlflow run": f"{self._run_id}",
+            "mlflow ui": f"mlflow ui --backend-store-uri {self.tracking_uri}",
+        }

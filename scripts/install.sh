@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install rlinf-core and every plugin package in this repository into the active Python.
+# torch is pinned to the CPU build first, so no package can drag in a multi-GB CUDA build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python -m pip install -q --upgrade pip
+python -m pip install -q "torch==2.13.0"
+python -m pip install -q -e ".[test,tensorboard]"
+for plugin in rlinf_plugins/*/; do
+  if [ -f "$plugin/pyproject.toml" ]; then
+    python -m pip install -q -e "$plugin"
+  fi
+done

@@ -1,0 +1,88 @@
+"""The rlinf CLI through a subprocess: exit codes, messages, plugin listing, config show."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_config import RECIPE
+
+
+def rlinf(*args, env_extra=None):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "rlinf_core.cli", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+@pytest.fixture
+def recipe(tmp_path, plugin_site):
+    path = tmp_path / "recipe.yaml"
+    path.write_text(RECIPE)
+    return str(path)
+
+
+def test_help_everywhere():
+    for args in [["--help"], ["run", "--help"], ["plugins", "--help"], ["config", "show", "--help"], ["version", "--help"]]:
+        out = rlinf(*args)
+        assert out.returncode == 0, (args, out.stderr)
+        assert "Usage:" in out.stdout
+
+
+def test_version():
+    out = rlinf("version")
+    assert out.returncode == 0
+    assert out.stdout.startswith("rlinf-core 0.1.0")
+
+
+def test_plugins_lists_installed_packages(plugin_site):
+    out = rlinf("plugins")
+    assert out.returncode == 0, out.stderr
+    assert "testplugin (rlinf-testplugin 0.0.1, entry point)" in out.stdout
+    assert "rewards: exact" in out.stdout
+    rows = json.loads(rlinf("plugins", "--json").stdout)
+    assert {r["name"] for r in rows} >= {"testplugin", "rlinf_core.trackers.builtin"}
+    only = json.loads(rlinf("plugins", "--json", "--hook", "register_rewards").stdout)
+    assert [r["name"] for r in only] == ["testplugin"]
+    bad = rlinf("plugins", "--hook", "register_reward")
+    assert bad.returncode == 2 and "Did you mean 'register_rewards'" in bad.stderr
+
+
+def test_plugin_command_reaches_the_cli(plugin_site):
+    out = rlinf("testplugin-hello")
+    assert out.returncode == 0 and "hello from rlinf-testplugin" in out.stdout
+
+
+def test_config_show_prints_resolved_config_and_sizes(recipe):
+    out = rlinf("config", "show", recipe, "runner.max_steps=9", "--fields")
+    assert out.returncode == 0, out.stderr
+    assert "max_steps: 9" in out.stdout
+    assert "baseline_decay: 0.9" in out.stdout
+    assert "rollouts_per_step: 32" in out.stdout
+    assert "mode: collocated" in out.stdout
+    assert "algorithm.baseline_decay: Decay of the running reward baseline." in out.stdout
+
+
+def test_user_errors_exit_2_with_one_paragraph(recipe):
+    out = rlinf("config", "show", recipe, "runner.max_step=3")
+    assert out.returncode == 2
+    assert "Error: Unknown config field `runner.max_step`. Did you mean `runner.max_steps`?" in out.stderr
+    assert "Traceback" not in out.stderr
+    debug = rlinf("--debug", "config", "show", recipe, "runner.max_step=3")
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_missing_recipe_and_bad_usage_exit_2(tmp_path):
+    out = rlinf("config", "show", str(tmp_path / "missing.yaml"))
+    assert out.returncode == 2 and "does not exist" in out.stderr
+    assert rlinf("run").returncode == 2  # click usage error
+    assert rlinf("no-such-command").returncode == 2
+
+
+def test_run_with_an_unknown_plugin_exits_2_naming_it(recipe):
+    out = rlinf("run", recipe, "algorithm.name=ppo")
+    assert out.returncode == 2
+    assert "Unknown algorithm 'ppo' (config field `algorithm.name`)" in out.stderr
