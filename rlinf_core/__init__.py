@@ -20,13 +20,16 @@ from rlinf_core.hookspecs import hookimpl  # noqa: E402
 from rlinf_core.interfaces import (  # noqa: E402
     Algorithm,
     Example,
+    LossInputs,
     LossOutput,
+    Preparer,
     Reward,
     RewardResult,
     RolloutBackend,
     Task,
     Tracker,
     TrainBackend,
+    TrainSetup,
 )
 from rlinf_core.plugins import get_registry, load_plugins  # noqa: E402
 
@@ -36,8 +39,10 @@ __all__ = [
     "ComponentPlacement",
     "ConfigError",
     "Example",
+    "LossInputs",
     "LossOutput",
     "PlacementError",
+    "Preparer",
     "PluginError",
     "Ragged",
     "Reward",
@@ -48,6 +53,7 @@ __all__ = [
     "Task",
     "Tracker",
     "TrainBackend",
+    "TrainSetup",
     "TrajectoryBatch",
     "UnknownPluginError",
     "Worker",

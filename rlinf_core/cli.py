@@ -58,6 +58,23 @@ def run(recipe: str, overrides: Tuple[str, ...]) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.argument("overrides", nargs=-1)
+def prepare(recipe: str, overrides: Tuple[str, ...]) -> None:
+    """Create what RECIPE needs (its `runner.prepare` preparer) without training."""
+    from rlinf_core.config import load_config
+    from rlinf_core.runner import prepare_assets
+
+    cfg = load_config(recipe, overrides)
+    if not cfg.runner.prepare:
+        click.echo("This recipe names no preparer (runner.prepare): nothing to do.")
+    elif prepare_assets(cfg):
+        click.echo(f"Prepared with '{cfg.runner.prepare}'.")
+    else:
+        click.echo(f"Already prepared ('{cfg.runner.prepare}').")
+
+
+@cli.command(context_settings=CONTEXT)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--hook", "hook", default=None, help="Only plugins implementing this hook, e.g. register_rewards.")
 def plugins(as_json: bool, hook: Optional[str]) -> None:

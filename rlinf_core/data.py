@@ -81,6 +81,7 @@ class RolloutRequest:
     answers: List[List[str]]
     group_size: int
     step: int = 0
+    seed: int = 0  # sampling seed of this request (fixed per step and rank, for reproducible runs)
 
     def __post_init__(self) -> None:
         n = len(self.prompt_ids)
@@ -105,6 +106,7 @@ class TrajectoryBatch:
     prompt_uids: List[str]
     answers: List[List[str]]
     truncated: "torch.Tensor"
+    response_texts: Optional[List[str]] = None
     rewards: Optional["torch.Tensor"] = None
     reward_components: Dict[str, "torch.Tensor"] = field(default_factory=dict)
     advantages: Optional["torch.Tensor"] = None
@@ -124,6 +126,8 @@ class TrajectoryBatch:
             "answers": len(self.answers),
             "truncated": int(self.truncated.numel()),
         }
+        if self.response_texts is not None:
+            sizes["response_texts"] = len(self.response_texts)
         bad = {k: v for k, v in sizes.items() if v != n}
         if bad:
             raise ValueError(f"TrajectoryBatch: {n} responses but {bad}")

@@ -46,5 +46,10 @@ def register_trackers(register: Register) -> None:
 
 
 @hookspec
+def register_preparers(register: Register) -> None:
+    """Register Preparer subclasses (create a recipe's missing data/models; see runner.prepare)."""
+
+
+@hookspec
 def register_commands(cli: Any) -> None:
     """Add click commands to the ``rlinf`` CLI group."""

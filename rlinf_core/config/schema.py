@@ -57,6 +57,12 @@ class RunnerConfig:
     max_epochs: int = doc(1000, "Upper bound on passes over the training data; max_steps usually ends the run first.", ge=1)
     seed: int = doc(42, "Seed for data order, sampling and initialisation.")
     save_interval: int = doc(50, "Save a checkpoint every N steps (and at the end); 0 saves only at the end.", ge=0)
+    prepare: Optional[str] = doc(
+        None, "Preparer plugin that creates missing data/models before the run (e.g. math-tiny); null: none."
+    )
+    cache_dir: str = doc(
+        "${oc.env:RLINF_CACHE,${oc.env:HOME,.}/.cache/rlinf}", "Folder for prepared assets (env RLINF_CACHE overrides)."
+    )
 
 
 @dataclass

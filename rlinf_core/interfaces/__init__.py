@@ -1,11 +1,12 @@
 """The plugin interfaces: one abstract base class per plugin kind."""
 
-from rlinf_core.interfaces.algorithm import Algorithm, LossOutput
+from rlinf_core.interfaces.algorithm import Algorithm, LossInputs, LossOutput
+from rlinf_core.interfaces.preparer import Preparer
 from rlinf_core.interfaces.reward import Reward, RewardResult
 from rlinf_core.interfaces.rollout import RolloutBackend
 from rlinf_core.interfaces.task import Example, Task
 from rlinf_core.interfaces.tracker import Tracker
-from rlinf_core.interfaces.train import TrainBackend
+from rlinf_core.interfaces.train import TrainBackend, TrainSetup
 
 # The interface each registry kind must subclass.
 INTERFACES = {
@@ -15,17 +16,21 @@ INTERFACES = {
     "tasks": Task,
     "rewards": Reward,
     "trackers": Tracker,
+    "preparers": Preparer,
 }
 
 __all__ = [
     "Algorithm",
     "Example",
     "INTERFACES",
+    "LossInputs",
     "LossOutput",
+    "Preparer",
     "Reward",
     "RewardResult",
     "RolloutBackend",
     "Task",
     "Tracker",
     "TrainBackend",
+    "TrainSetup",
 ]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, ClassVar, Dict, Tuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Dict, Optional, Tuple
 
 from rlinf_core.config.schema import ActorConfig
 from rlinf_core.data import Ragged, TrajectoryBatch
@@ -12,6 +13,18 @@ if TYPE_CHECKING:
     import torch
 
     from rlinf_core.interfaces.algorithm import Algorithm
+
+
+@dataclass
+class TrainSetup:
+    """Run-level facts a train backend needs beyond its own config section."""
+
+    seed: int
+    temperature: float  # log-probs are of softmax(logits / temperature), as the rollout samples
+    total_optimizer_steps: int  # for the learning-rate schedule
+    keep_reference: bool = False  # keep a frozen copy of the initial policy (KL penalty)
+    dist_addr: Optional[str] = None  # torch.distributed rendezvous when world_size > 1
+    dist_port: Optional[int] = None
 
 
 class TrainBackend(ABC):
@@ -25,7 +38,7 @@ class TrainBackend(ABC):
         self.world_size = world_size
 
     @abstractmethod
-    def load(self) -> None:
+    def load(self, setup: TrainSetup) -> None:
         """Load model, tokenizer and optimizer; join the process group when ``world_size > 1``."""
 
     @abstractmethod
@@ -33,8 +46,14 @@ class TrainBackend(ABC):
         """Per-token log-probs and entropies of ``batch.response_ids`` under the current weights."""
 
     @abstractmethod
-    def train_step(self, batch: TrajectoryBatch, algorithm: "Algorithm") -> Dict[str, float]:
-        """All minibatch updates for one step's rollouts; returns metrics (``train/*``)."""
+    def train_step(
+        self, batch: TrajectoryBatch, algorithm: "Algorithm", num_minibatches: int, recompute_logprobs: bool
+    ) -> Dict[str, float]:
+        """All updates for this rank's shard of one step: ``num_minibatches`` per epoch.
+
+        Old log-probs are recomputed first when ``recompute_logprobs`` (else the rollout's
+        are used). Returns metrics reduced over ranks (``train/*``).
+        """
 
     @abstractmethod
     def state_dict_for_rollout(self) -> Dict[str, "torch.Tensor"]:

@@ -52,13 +52,13 @@ class NullTrainConfig(ActorConfig):
 class NullTrain(TrainBackend):
     config_class = NullTrainConfig
 
-    def load(self):
+    def load(self, setup):
         pass
 
     def compute_logprobs(self, batch):
         return batch.response_logprobs, batch.response_logprobs
 
-    def train_step(self, batch, algorithm):
+    def train_step(self, batch, algorithm, num_minibatches, recompute_logprobs):
         return {}
 
     def state_dict_for_rollout(self):
@@ -79,7 +79,7 @@ class ListTask(Task):
     def load(self, paths: List[str]) -> List[Example]:
         return [Example(uid=str(i), prompt_ids=[i], answers=[str(i)]) for i in range(self.config.operand_max + 1)]
 
-    def batches(self, examples, batch_size, seed) -> Iterator[List[Example]]:
+    def batches(self, examples, batch_size, seed, epoch) -> Iterator[List[Example]]:
         for i in range(0, len(examples), batch_size):
             yield examples[i : i + batch_size]
 

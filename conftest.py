@@ -1,4 +1,5 @@
-"""Shared fixtures: the test plugin package installed for real, and one Ray cluster per session."""
+"""Shared fixtures: the test plugin package installed for real, one Ray cluster per session,
+and one tiny checkpoint (tokenizer + Qwen2) per session."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+REPO = Path(__file__).resolve().parent
+FIXTURES = REPO / "tests" / "fixtures"
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +47,17 @@ def ray_cluster(plugin_site):
     ensure_ray(num_cpus=4)
     yield ray
     ray.shutdown()
+
+
+TINY_CORPUS = [
+    f"What is {a} + {b}? Let's add. The answer is \\boxed{{{a + b}}}." for a in range(0, 100, 7) for b in range(0, 100, 11)
+] + ["<think>\nstep by step, carry the one.\n</think>"]
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> str:
+    """A tiny Qwen2 + BPE tokenizer saved with save_pretrained (loads like a real checkpoint)."""
+    from rlinf_core.tiny import TinyModelSpec, build_tiny_checkpoint
+
+    path = tmp_path_factory.mktemp("tiny") / "ckpt"
+    return build_tiny_checkpoint(str(path), TINY_CORPUS, TinyModelSpec(hidden_size=64, num_layers=2, intermediate_size=128))

@@ -1,0 +1,1 @@
+"""The training flow: component workers (rollout, reward, actor) and the driver loop."""

@@ -1,0 +1,97 @@
+"""The core's component workers: each wraps the plugin its config section names.
+
+Every worker receives the resolved config as a plain dict and rebuilds the typed config
+and the plugin registry inside its own process, so plugin classes are looked up by name
+where they run and never pickled across Ray.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any, Dict, List, Optional, Tuple
+
+from omegaconf import OmegaConf
+
+from rlinf_core.cluster.worker import Worker
+from rlinf_core.config.loader import build_config, section
+from rlinf_core.data import Ragged, RolloutRequest, TrajectoryBatch
+from rlinf_core.interfaces.reward import RewardResult
+from rlinf_core.interfaces.train import TrainSetup
+from rlinf_core.plugins import get_registry
+
+
+def typed_config(container: Dict[str, Any]) -> Tuple[Any, Any]:
+    """(typed config, registry) rebuilt in this process from the driver's resolved config."""
+    registry = get_registry(container.get("plugins", {}).get("modules", []))
+    return build_config(OmegaConf.create(container), registry), registry
+
+
+class RolloutWorker(Worker):
+    """One rollout rank: the backend named by ``rollout.backend``."""
+
+    def __init__(self, container: Dict[str, Any]):
+        cfg, registry = typed_config(container)
+        cls = registry.get("rollout_backends", cfg.rollout.backend, field_name="rollout.backend")
+        self.backend = cls(section(cfg, "rollout"), rank=self.rank, world_size=self.world_size)
+        self.backend.load()
+
+    def generate(self, request: RolloutRequest) -> TrajectoryBatch:
+        return self.backend.generate(request)
+
+    def update_weights(self, state_dict: Dict[str, Any]) -> None:
+        self.backend.update_weights(state_dict)
+
+
+class RewardWorker(Worker):
+    """One reward rank: the scorer named by ``reward.name``. Runs on the actor's main thread
+    (a sync Ray actor), where signal-based timeouts of graders still work."""
+
+    def __init__(self, container: Dict[str, Any]):
+        cfg, registry = typed_config(container)
+        cls = registry.get("rewards", cfg.reward.name, field_name="reward.name")
+        self.reward = cls(section(cfg, "reward"))
+
+    def score(self, responses: List[str], answers: List[List[str]]) -> RewardResult:
+        result = self.reward.score(responses, answers)
+        if len(result.scores) != len(responses):
+            raise RuntimeError(
+                f"reward '{type(self.reward).__name__}' returned {len(result.scores)} scores for {len(responses)} responses"
+            )
+        return result
+
+    def close(self) -> None:
+        self.reward.close()
+
+
+class ActorWorker(Worker):
+    """One actor rank: the train backend named by ``actor.backend`` and the algorithm."""
+
+    def __init__(self, container: Dict[str, Any]):
+        cfg, registry = typed_config(container)
+        algo_cls = registry.get("algorithms", cfg.algorithm.name, field_name="algorithm.name")
+        self.algorithm = algo_cls(section(cfg, "algorithm"))
+        cls = registry.get("train_backends", cfg.actor.backend, field_name="actor.backend")
+        self.backend = cls(section(cfg, "actor"), rank=self.rank, world_size=self.world_size)
+
+    def rendezvous(self) -> Tuple[str, int]:
+        """An address and free port on this rank's node for torch.distributed (called on rank 0)."""
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("", 0))
+            port = s.getsockname()[1]
+        return socket.gethostbyname(socket.gethostname()), port
+
+    def load(self, setup: TrainSetup) -> None:
+        self.backend.load(setup)
+
+    def train_step(self, batch: TrajectoryBatch, num_minibatches: int, recompute_logprobs: bool) -> Dict[str, float]:
+        return self.backend.train_step(batch, self.algorithm, num_minibatches, recompute_logprobs)
+
+    def compute_logprobs(self, batch: TrajectoryBatch) -> Tuple[Ragged, Ragged]:
+        return self.backend.compute_logprobs(batch)
+
+    def state_dict_for_rollout(self) -> Optional[Dict[str, Any]]:
+        state = self.backend.state_dict_for_rollout()
+        return state if self.rank == 0 else None
+
+    def save_checkpoint(self, path: str) -> None:
+        self.backend.save_checkpoint(path)

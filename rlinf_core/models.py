@@ -1,0 +1,41 @@
+"""Loading Hugging Face tokenizers the same way in every process.
+
+A checkpoint's ``tokenizer_config.json`` may name the generic fast tokenizer
+(``PreTrainedTokenizerFast``, saved by transformers 5.x as ``TokenizersBackend``): then it
+is loaded with exactly that class. transformers 5.x's ``AutoTokenizer`` would otherwise build
+the model family's tokenizer (e.g. ``Qwen2Tokenizer`` for ``model_type: qwen2``) and replace
+the saved normalizer and pre-tokenizer, so the ids trained on would differ from the ids
+sampled with. Everything else goes through ``AutoTokenizer`` as usual.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from rlinf_core.errors import ConfigError
+
+GENERIC_FAST_TOKENIZERS = ("PreTrainedTokenizerFast", "TokenizersBackend")
+
+
+def load_tokenizer(path: str, field_name: str = "rollout.model.model_path") -> Any:
+    """The tokenizer saved in checkpoint folder ``path`` (errors name the config field)."""
+    if not os.path.isdir(path):
+        raise ConfigError(
+            f"`{field_name}`={path!r} is not a folder. Point it at a Hugging Face checkpoint "
+            f"(config.json, weights, tokenizer files); the model hub is not used."
+        )
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    tok_cfg = os.path.join(path, "tokenizer_config.json")
+    saved_class = None
+    if os.path.exists(tok_cfg):
+        with open(tok_cfg, encoding="utf-8") as fh:
+            saved_class = json.load(fh).get("tokenizer_class")
+    try:
+        if saved_class in GENERIC_FAST_TOKENIZERS:
+            return PreTrainedTokenizerFast.from_pretrained(path)
+        return AutoTokenizer.from_pretrained(path)
+    except Exception as exc:
+        raise ConfigError(f"Cannot load the tokenizer of `{field_name}`={path!r}: {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,116 @@
+"""HF rollout backend: batched sampling with transformers' generate() and its KV cache.
+
+Samples ``group_size`` responses per prompt (left-padded batches), stops each at EOS,
+and returns the response token ids with their log-probs under the sampling distribution:
+log-softmax of the *processed* scores (temperature, top-k, top-p applied), which is what
+the tokens were drawn from. With top_p=1 and top_k=-1 these equal the trainer's
+log-softmax(logits / temperature), so ``algorithm.recompute_logprobs: false`` is exact
+up to float error. New weights arrive as a full state dict from the trainer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, List
+
+import torch
+
+from rlinf_core import Ragged, RolloutBackend, RolloutRequest, TrajectoryBatch
+from rlinf_core.config import RolloutConfig, doc
+from rlinf_core.errors import ConfigError
+from rlinf_core.models import load_tokenizer
+from rlinf_hf.sampling import generate_kwargs
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass
+class HFRolloutConfig(RolloutConfig):
+    generation_batch_size: int = doc(
+        256, "Sequences per generate() call; lower it if generation runs out of memory.", ge=1
+    )
+    device: str = doc("auto", "Device: auto (CUDA if visible, else CPU), cpu or cuda.", choices=("auto", "cpu", "cuda"))
+
+
+class HFRollout(RolloutBackend):
+    config_class = HFRolloutConfig
+    config: HFRolloutConfig
+
+    def load(self) -> None:
+        from transformers import AutoModelForCausalLM
+
+        path = self.config.model.model_path
+        self.tokenizer = load_tokenizer(path, "rollout.model.model_path")
+        want = self.config.device
+        self.device = torch.device("cuda" if want == "cuda" or (want == "auto" and torch.cuda.is_available()) else "cpu")
+        try:
+            self.model = AutoModelForCausalLM.from_pretrained(path, dtype=DTYPES[self.config.model.precision])
+        except Exception as exc:
+            raise ConfigError(f"Cannot load `rollout.model.model_path`={path!r}: {type(exc).__name__}: {exc}") from exc
+        self.model.to(self.device).eval()
+        eos = self.model.generation_config.eos_token_id
+        eos_ids = eos if isinstance(eos, list) else [eos] if eos is not None else []
+        if self.tokenizer.eos_token_id is not None and self.tokenizer.eos_token_id not in eos_ids:
+            eos_ids.append(self.tokenizer.eos_token_id)
+        if not eos_ids:
+            raise ConfigError(f"The checkpoint at {path!r} defines no EOS token; generation could never stop early.")
+        self.eos_ids = eos_ids
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos_ids[0]
+
+    @torch.no_grad()
+    def generate(self, request: RolloutRequest) -> TrajectoryBatch:
+        c = self.config
+        prompts = [p for p in request.prompt_ids.to_list() for _ in range(request.group_size)]
+        kwargs = generate_kwargs(c.temperature, c.top_p, c.top_k, c.max_new_tokens, self.eos_ids, self.pad_id)
+        torch.manual_seed(request.seed)
+        responses: List[torch.Tensor] = []
+        logprobs: List[torch.Tensor] = []
+        truncated: List[bool] = []
+        for start in range(0, len(prompts), c.generation_batch_size):
+            r, lp, t = self._generate_chunk(prompts[start : start + c.generation_batch_size], kwargs)
+            responses += r
+            logprobs += lp
+            truncated += t
+        g = request.group_size
+        return TrajectoryBatch(
+            prompt_ids=Ragged.from_list(prompts, dtype=torch.long),
+            response_ids=Ragged.from_list(responses, dtype=torch.long),
+            response_logprobs=Ragged.from_list(logprobs, dtype=torch.float32),
+            group_ids=torch.arange(len(request.prompt_uids)).repeat_interleave(g),
+            prompt_uids=[u for u in request.prompt_uids for _ in range(g)],
+            answers=[a for a in request.answers for _ in range(g)],
+            truncated=torch.tensor(truncated, dtype=torch.bool),
+            response_texts=self.tokenizer.batch_decode(responses, skip_special_tokens=True),
+        )
+
+    def _generate_chunk(self, prompts: List[torch.Tensor], kwargs: Dict[str, Any]):
+        width = max(len(p) for p in prompts)
+        input_ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)
+        attention = torch.zeros((len(prompts), width), dtype=torch.long)
+        for i, p in enumerate(prompts):  # left padding: every prompt ends where generation starts
+            input_ids[i, width - len(p) :] = p
+            attention[i, width - len(p) :] = 1
+        out = self.model.generate(
+            input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device), **kwargs
+        )
+        new_tokens = out.sequences[:, width:].cpu()
+        # scores[t] are the processed logits used to sample token t (-inf where filtered).
+        scores = torch.stack(out.scores, dim=1).float().cpu()
+        token_logprobs = torch.log_softmax(scores, dim=-1).gather(-1, new_tokens.unsqueeze(-1)).squeeze(-1)
+        responses, logprobs, truncated = [], [], []
+        eos = torch.tensor(self.eos_ids)
+        for i in range(len(prompts)):
+            row = new_tokens[i]
+            hits = torch.isin(row, eos).nonzero()
+            end = int(hits[0]) + 1 if len(hits) else row.numel()
+            responses.append(row[:end])
+            logprobs.append(token_logprobs[i, :end])
+            truncated.append(not len(hits))
+        return responses, logprobs, truncated
+
+    def update_weights(self, state_dict: Dict[str, torch.Tensor]) -> None:
+        missing, unexpected = self.model.load_state_dict(state_dict, strict=False)
+        # Tied embeddings may arrive under one name only; anything else is a real mismatch.
+        missing = [k for k in missing if not (k == "lm_head.weight" and self.model.config.tie_word_embeddings)]
+        if missing or unexpected:
+            raise RuntimeError(f"weight sync mismatch: missing {missing[:5]}, unexpected {unexpected[:5]}")

@@ -1,0 +1,240 @@
+"""The PyTorch train backend: packed log-probs and entropy, minibatch updates, weights out.
+
+Follows RLinf's actor (arXiv:2509.15965): several minibatch updates per step, gradient
+accumulation over micro-batches, global-norm clipping, AdamW with warm-up and a schedule,
+DDP or FSDP2 across ranks (gloo on CPU, NCCL on GPU), optional bf16 autocast. Sequences
+are packed without padding (see :mod:`rlinf_torch.packing`). A minibatch whose update the
+algorithm rejects (e.g. GRPO's ratio early stop), or whose gradient is not finite, is
+skipped and counted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import os
+import shutil
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
+
+import torch
+
+from rlinf_core import LossInputs, Ragged, TrainBackend, TrainSetup, TrajectoryBatch
+from rlinf_core.config import ActorConfig, doc
+from rlinf_core.errors import ConfigError
+from rlinf_core.models import load_tokenizer
+from rlinf_torch import distributed as D
+from rlinf_torch.packing import pack, token_logprobs_and_entropy
+from rlinf_torch.schedule import lr_factor
+
+
+@dataclass
+class TorchActorConfig(ActorConfig):
+    strategy: str = doc("ddp", "Data parallelism across actor ranks: ddp or fsdp2 (fully_shard).", choices=("ddp", "fsdp2"))
+    device: str = doc("auto", "Device: auto (CUDA if visible, else CPU), cpu or cuda.", choices=("auto", "cpu", "cuda"))
+    gradient_checkpointing: bool = doc(False, "Recompute activations in backward to save memory.")
+    pack_row_tokens: int = doc(
+        512, "Tokens per packed row: sequences share rows up to this length (attention cost grows with its square).", ge=1
+    )
+
+
+class TorchTrainBackend(TrainBackend):
+    config_class = TorchActorConfig
+    config: TorchActorConfig
+
+    # -- set-up ---------------------------------------------------------------------------
+    def load(self, setup: TrainSetup) -> None:
+        from transformers import AutoModelForCausalLM
+
+        c = self.config
+        self.setup = setup
+        want = c.device
+        self.device = torch.device("cuda" if want == "cuda" or (want == "auto" and torch.cuda.is_available()) else "cpu")
+        torch.manual_seed(setup.seed)
+        if self.world_size > 1:
+            if setup.dist_addr is None or setup.dist_port is None:
+                raise RuntimeError("several actor ranks need a rendezvous address (TrainSetup.dist_addr/dist_port)")
+            D.init_process_group(self.rank, self.world_size, setup.dist_addr, setup.dist_port, self.device)
+        path = c.model.model_path
+        self.tokenizer = load_tokenizer(path, "actor.model.model_path")
+        self.pad_id = self.tokenizer.pad_token_id or 0
+        try:
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        except Exception as exc:
+            raise ConfigError(f"Cannot load `actor.model.model_path`={path!r}: {type(exc).__name__}: {exc}") from exc
+        model.to(self.device)
+        if c.gradient_checkpointing:
+            model.gradient_checkpointing_enable()
+        self.flash = getattr(model.config, "_attn_implementation", "") == "flash_attention_2"
+        self.reference = None
+        if setup.keep_reference:
+            self.reference = copy.deepcopy(model).eval().requires_grad_(False)
+        self.model = D.wrap(model, c.strategy, self.device)
+        o = c.optim
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=o.lr, betas=(o.adam_beta1, o.adam_beta2), eps=o.adam_eps, weight_decay=o.weight_decay
+        )
+        total = setup.total_optimizer_steps
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: lr_factor(s, o.lr_warmup_steps, total, o.lr_scheduler, o.min_lr_ratio)
+        )
+
+    def _autocast(self):
+        if self.config.model.precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.config.model.precision == "bf16" else torch.float16
+        return torch.autocast(device_type=self.device.type, dtype=dtype)
+
+    # -- forward --------------------------------------------------------------------------
+    def _forward(self, model: torch.nn.Module, prompts: List[torch.Tensor], responses: List[torch.Tensor]):
+        packed = pack(prompts, responses, build_mask=not self.flash, row_tokens=self.config.pack_row_tokens, pad_id=self.pad_id)
+        kwargs = {"input_ids": packed.input_ids.to(self.device), "position_ids": packed.position_ids.to(self.device)}
+        if packed.attention_mask is not None:
+            kwargs["attention_mask"] = packed.attention_mask.to(self.device)
+        with self._autocast():
+            logits = model(**kwargs, use_cache=False).logits.flatten(0, 1)
+        logp, entropy = token_logprobs_and_entropy(
+            logits[packed.logit_index.to(self.device)], packed.targets.to(self.device), self.setup.temperature
+        )
+        return logp, entropy, packed.response_lengths
+
+    def _micro_batches(self, rows: List[int]) -> List[List[int]]:
+        m = self.config.micro_batch_size
+        return [rows[i : i + m] for i in range(0, len(rows), m)]
+
+    @torch.no_grad()
+    def _score(self, model: torch.nn.Module, batch: TrajectoryBatch) -> Tuple[Ragged, Ragged]:
+        logps, ents = [], []
+        for rows in self._micro_batches(list(range(len(batch)))):
+            lp, ent, lengths = self._forward(
+                model, [batch.prompt_ids[i] for i in rows], [batch.response_ids[i] for i in rows]
+            )
+            logps += list(torch.split(lp.float().cpu(), lengths.tolist()))
+            ents += list(torch.split(ent.float().cpu(), lengths.tolist()))
+        return Ragged.from_list(logps, dtype=torch.float32), Ragged.from_list(ents, dtype=torch.float32)
+
+    def compute_logprobs(self, batch: TrajectoryBatch) -> Tuple[Ragged, Ragged]:
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            return self._score(self.model, batch)
+        finally:
+            self.model.train(was_training)
+
+    # -- updates --------------------------------------------------------------------------
+    def train_step(self, batch, algorithm, num_minibatches: int, recompute_logprobs: bool) -> Dict[str, float]:
+        if batch.advantages is None:
+            raise ValueError("train_step needs batch.advantages (compute them with the algorithm first)")
+        old = self.compute_logprobs(batch)[0] if recompute_logprobs else batch.response_logprobs
+        ref = self._score(self.reference, batch)[0] if self.reference is not None else None
+        n = len(batch)
+        if n % num_minibatches:
+            raise ValueError(f"{n} sequences on rank {self.rank} do not split into {num_minibatches} minibatches")
+        per_mb = n // num_minibatches
+        self.model.train()
+        totals: Dict[str, float] = {}
+        maxima: Dict[str, float] = {}
+        counts = {"early_stopped": 0, "skipped": 0, "updates": 0}
+        grad_norms: List[float] = []
+        weight = 0.0
+        for _ in range(self.config.num_epochs):
+            for m in range(num_minibatches):
+                rows = list(range(m * per_mb, (m + 1) * per_mb))
+                stats = self._minibatch(batch, rows, old, ref, algorithm)
+                w = stats.pop("_tokens")
+                for k, v in stats.items():
+                    if k.endswith("_max"):
+                        maxima[k] = max(maxima.get(k, -math.inf), v)
+                    else:
+                        totals[k] = totals.get(k, 0.0) + v * w
+                weight += w
+                if algorithm.skip_update(stats):
+                    counts["early_stopped"] += 1
+                    self.optimizer.zero_grad(set_to_none=True)
+                    continue
+                clip = self.config.optim.clip_grad or float("inf")
+                norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+                norm = float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)
+                if not math.isfinite(norm):
+                    counts["skipped"] += 1
+                    self.optimizer.zero_grad(set_to_none=True)
+                    continue
+                grad_norms.append(norm)
+                self.optimizer.step()
+                self.scheduler.step()
+                self.optimizer.zero_grad(set_to_none=True)
+                counts["updates"] += 1
+        metrics = {k: v / max(weight, 1e-9) for k, v in totals.items()}
+        metrics.update(maxima)
+        metrics["train/grad_norm"] = sum(grad_norms) / len(grad_norms) if grad_norms else 0.0
+        metrics["train/lr"] = self.scheduler.get_last_lr()[0]
+        metrics["train/early_stopped_minibatches"] = float(counts["early_stopped"])
+        metrics["train/skipped_updates"] = float(counts["skipped"])
+        metrics["train/optimizer_steps"] = float(counts["updates"])
+        return metrics
+
+    def _minibatch(self, batch, rows, old: Ragged, ref: Optional[Ragged], algorithm) -> Dict[str, float]:
+        """Forward/backward over the micro-batches of one minibatch; returns its metrics reduced over ranks."""
+        local_tokens = float(sum(int(batch.response_ids.lengths[i]) for i in rows))
+        totals = D.all_reduce(torch.tensor([local_tokens, float(len(rows))], dtype=torch.float64))
+        num_tokens, num_seqs = float(totals[0]), float(totals[1])
+        sums: Dict[str, float] = {}
+        maxima: Dict[str, float] = {}
+        micro = self._micro_batches(rows)
+        for j, mrows in enumerate(micro):
+            sync = j == len(micro) - 1
+            ctx = self.model.no_sync() if (not sync and hasattr(self.model, "no_sync")) else contextlib.nullcontext()
+            with ctx:
+                logp, entropy, lengths = self._forward(
+                    self.model, [batch.prompt_ids[i] for i in mrows], [batch.response_ids[i] for i in mrows]
+                )
+                adv = torch.repeat_interleave(batch.advantages[mrows], lengths).to(logp.device)
+                out = algorithm.compute_loss(
+                    LossInputs(
+                        logprobs=logp,
+                        old_logprobs=torch.cat([old[i] for i in mrows]).to(logp.device),
+                        advantages=adv,
+                        seq_lengths=lengths,
+                        num_tokens=num_tokens,
+                        num_seqs=num_seqs,
+                        ref_logprobs=torch.cat([ref[i] for i in mrows]).to(logp.device) if ref is not None else None,
+                    )
+                )
+                # Data-parallel backends average gradients over ranks; the loss is already a
+                # share of the global minibatch mean, so scale the average back to a sum.
+                (out.loss * self.world_size).backward()
+            tokens = float(logp.numel())
+            out.metrics["train/entropy_loss"] = float(entropy.detach().mean()) if tokens else 0.0
+            out.metrics["train/loss"] = float(out.loss.detach()) * num_tokens / max(tokens, 1.0)
+            for k, v in out.metrics.items():
+                if k.endswith("_max"):
+                    maxima[k] = max(maxima.get(k, -math.inf), v)
+                else:
+                    sums[k] = sums.get(k, 0.0) + v * tokens
+        keys = sorted(sums)
+        reduced = D.all_reduce(torch.tensor([sums[k] for k in keys] + [local_tokens], dtype=torch.float64))
+        stats = {k: float(reduced[i]) / max(float(reduced[-1]), 1e-9) for i, k in enumerate(keys)}
+        if maxima:
+            mkeys = sorted(maxima)
+            mx = D.all_reduce(torch.tensor([maxima[k] for k in mkeys], dtype=torch.float64), op=torch.distributed.ReduceOp.MAX)
+            stats.update({k: float(mx[i]) for i, k in enumerate(mkeys)})
+        stats["_tokens"] = float(reduced[-1])
+        return stats
+
+    # -- weights out ----------------------------------------------------------------------
+    def state_dict_for_rollout(self) -> Dict[str, torch.Tensor]:
+        return D.full_state_dict(self.model, self.config.strategy)
+
+    def save_checkpoint(self, path: str) -> None:
+        """A Hugging Face checkpoint (weights, config, tokenizer), written to a temporary folder and renamed."""
+        state = D.full_state_dict(self.model, self.config.strategy)
+        if self.rank != 0:
+            return
+        tmp = path.rstrip("/") + ".tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        D.unwrap(self.model).save_pretrained(tmp, state_dict=state)
+        self.tokenizer.save_pretrained(tmp)
+        shutil.rmtree(path, ignore_errors=True)
+        os.replace(tmp, path)

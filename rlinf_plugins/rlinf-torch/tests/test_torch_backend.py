@@ -1,0 +1,131 @@
+"""The torch train backend on a tiny checkpoint: packing, log-probs, updates, early stop, checkpoints."""
+
+import pytest
+import torch
+
+from rlinf_core import Ragged, TrainSetup, TrajectoryBatch
+from rlinf_grpo import GRPO, GRPOConfig
+from rlinf_torch import TorchActorConfig, TorchTrainBackend
+from rlinf_torch.packing import pack
+from rlinf_torch.schedule import lr_factor
+
+
+def backend(tiny_checkpoint, temperature=1.0, **kw):
+    cfg = TorchActorConfig(**{"micro_batch_size": 2, **kw})
+    cfg.model.model_path = tiny_checkpoint
+    cfg.optim.lr = 1e-3
+    b = TorchTrainBackend(cfg)
+    b.load(TrainSetup(seed=0, temperature=temperature, total_optimizer_steps=10))
+    return b
+
+
+def make_batch(n=4):
+    g = torch.Generator().manual_seed(0)
+    prompts = [torch.randint(4, 200, (int(torch.randint(2, 6, (1,), generator=g)),), generator=g) for _ in range(n)]
+    responses = [torch.randint(4, 200, (int(torch.randint(1, 7, (1,), generator=g)),), generator=g) for _ in range(n)]
+    return TrajectoryBatch(
+        prompt_ids=Ragged.from_list(prompts),
+        response_ids=Ragged.from_list(responses),
+        response_logprobs=Ragged.from_list([torch.zeros(len(r)) for r in responses]),
+        group_ids=torch.arange(n) // 2,
+        prompt_uids=[str(i // 2) for i in range(n)],
+        answers=[["1"]] * n,
+        truncated=torch.zeros(n, dtype=torch.bool),
+        rewards=torch.tensor([1.0, -1.0] * (n // 2)),
+        advantages=torch.tensor([1.0, -1.0] * (n // 2)),
+    )
+
+
+def test_pack_layout():
+    p = pack([torch.tensor([1, 2]), torch.tensor([3])], [torch.tensor([4, 5, 6]), torch.tensor([7])])
+    assert p.input_ids.tolist() == [[1, 2, 4, 5, 6, 3, 7]]
+    assert p.position_ids.tolist() == [[0, 1, 2, 3, 4, 0, 1]]
+    assert p.logit_index.tolist() == [1, 2, 3, 5]  # the position before each response token
+    assert p.targets.tolist() == [4, 5, 6, 7]
+    mask = p.attention_mask[0, 0]
+    assert mask[5].tolist() == [False] * 5 + [True, False]  # sequence 2 sees only itself
+
+
+def test_pack_into_rows_with_padding():
+    prompts = [torch.tensor([1, 2]), torch.tensor([3]), torch.tensor([8, 8, 8])]
+    responses = [torch.tensor([4, 5, 6]), torch.tensor([7]), torch.tensor([9])]
+    p = pack(prompts, responses, row_tokens=5, pad_id=0)
+    # first-fit decreasing: [seq0 (5)], [seq2 (4), ...] then seq1 (2) does not fit the 1 token left
+    assert p.input_ids.tolist() == [[1, 2, 4, 5, 6], [8, 8, 8, 9, 0], [3, 7, 0, 0, 0]]
+    assert p.logit_index.tolist() == [1, 2, 3, 10 + 0, 5 + 2]  # original order: seq0, seq1, seq2
+    assert p.targets.tolist() == [4, 5, 6, 7, 9]
+    mask = p.attention_mask[:, 0]
+    assert mask[1, 4].tolist() == [False, False, False, False, True]  # padding sees only itself
+    assert not mask[1, :4, 4].any()  # and nothing sees padding
+
+
+def test_packed_logprobs_equal_unpacked(tiny_checkpoint):
+    b = backend(tiny_checkpoint, temperature=0.8)
+    batch = make_batch()
+    logps, ents = b.compute_logprobs(batch)
+    model = b.model
+    for i in range(len(batch)):
+        ids = torch.cat([batch.prompt_ids[i], batch.response_ids[i]])[None]
+        with torch.no_grad():
+            logits = model(ids).logits[0] / 0.8
+        p = len(batch.prompt_ids[i])
+        ref = torch.log_softmax(logits, -1)[p - 1 : -1].gather(-1, batch.response_ids[i][:, None]).squeeze(-1)
+        assert torch.allclose(logps[i], ref, atol=1e-5)
+        assert (ents[i] > 0).all()
+
+
+def test_train_step_moves_logprobs_toward_advantage(tiny_checkpoint):
+    b = backend(tiny_checkpoint)
+    batch = make_batch()
+    before = b.compute_logprobs(batch)[0]
+    metrics = b.train_step(batch, GRPO(GRPOConfig()), num_minibatches=1, recompute_logprobs=True)
+    after = b.compute_logprobs(batch)[0]
+    delta = [float((after[i] - before[i]).sum()) for i in range(len(batch))]
+    assert delta[0] > 0 and delta[2] > 0  # positive advantage: more likely
+    assert delta[1] < 0 and delta[3] < 0  # negative advantage: less likely
+    assert metrics["train/optimizer_steps"] == 1.0
+    assert metrics["train/ratio"] == pytest.approx(1.0, abs=1e-5)  # first update: same weights
+    for key in ["train/policy_loss", "train/entropy_loss", "train/clip_fraction", "train/grad_norm", "train/lr", "train/ratio_max"]:
+        assert key in metrics
+
+
+def test_early_stop_skips_the_update(tiny_checkpoint):
+    b = backend(tiny_checkpoint)
+    batch = make_batch()
+    params = [p.detach().clone() for p in b.model.parameters()]
+    # With a limit of 1e-9 every minibatch's mean ratio exceeds it, so no update may happen.
+    metrics = b.train_step(batch, GRPO(GRPOConfig(ratio_early_stop=1e-9)), num_minibatches=2, recompute_logprobs=False)
+    assert metrics["train/early_stopped_minibatches"] == 2.0
+    assert metrics["train/optimizer_steps"] == 0.0
+    assert all(torch.equal(a, p) for a, p in zip(params, b.model.parameters()))
+
+
+def test_kl_reference_is_kept_frozen(tiny_checkpoint):
+    cfg = TorchActorConfig(micro_batch_size=2)
+    cfg.model.model_path = tiny_checkpoint
+    b = TorchTrainBackend(cfg)
+    b.load(TrainSetup(seed=0, temperature=1.0, total_optimizer_steps=4, keep_reference=True))
+    metrics = b.train_step(make_batch(), GRPO(GRPOConfig(kl_beta=0.1)), num_minibatches=1, recompute_logprobs=True)
+    assert metrics["train/kl"] == pytest.approx(0.0, abs=1e-6)  # KL before the first update is zero
+    assert not any(p.requires_grad for p in b.reference.parameters())
+
+
+def test_checkpoint_loads_with_auto_classes(tiny_checkpoint, tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    from rlinf_core.models import load_tokenizer
+
+    b = backend(tiny_checkpoint)
+    b.save_checkpoint(str(tmp_path / "step_1"))
+    model = AutoModelForCausalLM.from_pretrained(str(tmp_path / "step_1"))
+    tok = load_tokenizer(str(tmp_path / "step_1"))
+    assert tok.chat_template
+    for (k, v) in b.state_dict_for_rollout().items():
+        assert torch.equal(model.state_dict()[k], v)
+    assert not (tmp_path / "step_1.tmp").exists()
+
+
+def test_lr_schedule():
+    assert [lr_factor(s, 2, 10, "constant", 0.0) for s in (0, 1, 2, 9)] == [0.5, 1.0, 1.0, 1.0]
+    assert lr_factor(10, 0, 10, "linear", 0.1) == pytest.approx(0.1)
+    assert lr_factor(5, 0, 10, "cosine", 0.0) == pytest.approx(0.5)
