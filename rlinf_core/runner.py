@@ -209,6 +209,7 @@ class Trainer:
         batch.rewards = torch.tensor(merged.scores, dtype=torch.float32)
         batch.reward_components = {k: torch.tensor(v, dtype=torch.float32) for k, v in merged.components.items()}
         batch.advantages = self.algorithm.compute_advantages(batch).float()
+        self.last_batch = batch  # kept for inspection (tests, debugging); replaced every step
         t2 = time.perf_counter()
         times["time/reward"] = t2 - t1
 

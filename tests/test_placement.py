@@ -78,3 +78,9 @@ def test_missing_component_suggests_closest():
     p = parse_placement("actor,rolout: all", cpus_per_node=2)
     with pytest.raises(PlacementError, match=r"places no 'rollout' component.*Did you mean 'rolout'"):
         p.require(["actor", "rollout"])
+
+
+def test_time_shared_shares_never_exceed_the_node():
+    p = parse_placement("actor,rollout,reward: all", cpus_per_node=2, devices_per_rank={"actor": 2, "rollout": 2, "reward": 2})
+    shares = [r.cpu_share for c in ("actor", "rollout", "reward") for r in p.ranks(c)]
+    assert shares == [0.6666] * 3 and sum(shares) <= 2

@@ -12,6 +12,7 @@ on CPU means a multi-threaded rank; RLinf derives that from tensor-parallel size
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Sequence, Tuple
@@ -101,7 +102,9 @@ class ComponentPlacement:
                     node=nodes.pop(),
                     devices=tuple(devs),
                     local_devices=tuple(d % self.devices_per_node for d in devs),
-                    cpu_share=round(share, 4),
+                    # Rounded down: the shares of time-sharing components must never add up to
+                    # more than the bundle holds, or the last rank would wait forever.
+                    cpu_share=math.floor(share * 10_000) / 10_000,
                     num_threads=threads,
                 )
             )

@@ -98,7 +98,9 @@ class _RankHost:
         worker.__init__(*args, **kwargs)
         self.worker = worker
 
-    def call(self, method: str, args: tuple, kwargs: dict) -> Any:
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        # Arguments arrive unpacked so that Ray resolves ObjectRefs among them (data passed
+        # from another group moves straight from the object store to this process).
         return getattr(self.worker, method)(*args, **kwargs)
 
 
@@ -233,25 +235,32 @@ class WorkerGroup:
         except WorkerError as exc:
             group.shutdown()
             raise WorkerError(name, exc.rank, f"{worker_cls.__name__}.__init__", exc.cause, exc.remote_traceback) from None
-        except TimeoutError:
+        except TimeoutError as exc:
             group.shutdown()
-            raise
+            raise TimeoutError(
+                f"{exc}. A rank that never starts usually waits for resources: it asked for "
+                f"{[c for c in options.items() if c[0] in ('num_cpus', 'num_gpus')]}; Ray has {ray.available_resources()} free."
+            ) from None
         return group
 
     def call(self, method: str, *args: Any, ranks: Optional[Sequence[int]] = None, **kwargs: Any) -> GroupFuture:
-        """Call ``method`` on all ranks (or ``ranks``) with the same arguments; returns at once."""
+        """Call ``method`` on all ranks (or ``ranks``) with the same arguments; returns at once.
+
+        An argument that is an ``ObjectRef`` (e.g. another group's result) reaches the rank
+        as its value, fetched by the rank from the object store, not through the driver.
+        """
         chosen = list(range(self.world_size)) if ranks is None else list(ranks)
         for r in chosen:
             if not 0 <= r < self.world_size:
                 raise IndexError(f"worker group '{self.name}' has ranks 0-{self.world_size - 1}, not {r}")
-        refs = [self._actors[r].call.remote(method, args, kwargs) for r in chosen]
+        refs = [self._actors[r].call.remote(method, *args, **kwargs) for r in chosen]
         return GroupFuture(self.name, method, chosen, refs)
 
     def call_each(self, method: str, per_rank_args: Sequence[Sequence[Any]]) -> GroupFuture:
         """Call ``method`` on rank i with ``per_rank_args[i]`` (e.g. a shard of a batch)."""
         if len(per_rank_args) != self.world_size:
             raise ValueError(f"{len(per_rank_args)} argument lists for {self.world_size} ranks of '{self.name}'")
-        refs = [a.call.remote(method, tuple(args), {}) for a, args in zip(self._actors, per_rank_args)]
+        refs = [a.call.remote(method, *args) for a, args in zip(self._actors, per_rank_args)]
         return GroupFuture(self.name, method, list(range(self.world_size)), refs)
 
     def execute(self, method: str, *args: Any, timeout: Optional[float] = None, **kwargs: Any) -> List[Any]:

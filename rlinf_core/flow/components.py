@@ -43,8 +43,8 @@ class RolloutWorker(Worker):
 
 
 class RewardWorker(Worker):
-    """One reward rank: the scorer named by ``reward.name``. Runs on the actor's main thread
-    (a sync Ray actor), where signal-based timeouts of graders still work."""
+    """One reward rank: the scorer named by ``reward.name``. Methods run on the main thread of a
+    sync Ray actor, so graders that rely on signal-based timeouts still work here."""
 
     def __init__(self, container: Dict[str, Any]):
         cfg, registry = typed_config(container)

@@ -11,7 +11,11 @@ from rlinf_core.config.schema import RewardConfig
 
 @dataclass
 class RewardResult:
-    """Scores of a batch of responses, their named components and batch-level counters."""
+    """Scores of a batch of responses, their named components and batch-level counters.
+
+    ``metrics`` must be counts (e.g. ``reward/timeouts``): the runner sums them over reward
+    ranks. A component named ``correct`` (1.0/0.0 per response) is logged as ``rollout/accuracy``.
+    """
 
     scores: List[float]
     components: Dict[str, List[float]] = field(default_factory=dict)

@@ -127,6 +127,10 @@ class TorchTrainBackend(TrainBackend):
         if batch.advantages is None:
             raise ValueError("train_step needs batch.advantages (compute them with the algorithm first)")
         old = self.compute_logprobs(batch)[0] if recompute_logprobs else batch.response_logprobs
+        # Same weights, same tokens: a large gap means the rollout and the trainer disagree
+        # (precision, sampling settings, weight sync) and the importance ratios are off.
+        gap = (old.values - batch.response_logprobs.values).abs().max() if old.values.numel() else torch.tensor(0.0)
+        gap = float(D.all_reduce(gap.reshape(1).double(), op=torch.distributed.ReduceOp.MAX)[0])
         ref = self._score(self.reference, batch)[0] if self.reference is not None else None
         n = len(batch)
         if n % num_minibatches:
@@ -172,6 +176,7 @@ class TorchTrainBackend(TrainBackend):
         metrics["train/early_stopped_minibatches"] = float(counts["early_stopped"])
         metrics["train/skipped_updates"] = float(counts["skipped"])
         metrics["train/optimizer_steps"] = float(counts["updates"])
+        metrics["train/rollout_logprob_diff_max"] = gap
         return metrics
 
     def _minibatch(self, batch, rows, old: Ragged, ref: Optional[Ragged], algorithm) -> Dict[str, float]:
