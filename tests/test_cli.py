@@ -88,3 +88,10 @@ def test_run_with_an_unknown_plugin_exits_2_naming_it(recipe):
     out = rlinf("run", recipe, "algorithm.name=ppo")
     assert out.returncode == 2
     assert "Unknown algorithm 'ppo' (config field `algorithm.name`)" in out.stderr
+
+
+@pytest.mark.parametrize("recipe", ["cookbook/math-tiny/grpo.yaml", "cookbook/qwen2.5-1.5b-grpo/grpo.yaml", "cookbook/qwen2.5-7b-grpo/grpo.yaml"])
+def test_cookbook_recipes_validate(recipe):
+    out = rlinf("config", "show", str(Path(__file__).resolve().parent.parent / recipe))
+    assert out.returncode == 0, out.stderr
+    assert "# derived sizes" in out.stdout

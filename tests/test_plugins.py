@@ -94,7 +94,7 @@ def test_unknown_plugin_lists_available_and_closest(plugin_site):
         registry.get("rewards", "exakt", field_name="reward.name")
     msg = str(err.value)
     assert "Unknown reward 'exakt' (config field `reward.name`)" in msg
-    assert "Available: exact." in msg
+    assert "Available: " in msg and "exact" in msg.split("Available: ")[1]
     assert "Did you mean 'exact'?" in msg
 
 
