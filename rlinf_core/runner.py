@@ -15,6 +15,7 @@ future work.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional
@@ -310,7 +311,13 @@ def run_from_config(cfg: Any) -> RunResult:
         raise
     finally:
         trainer.shutdown()
-        tracker.finish(status)
+        try:
+            tracker.finish(status)
+        except Exception as exc:
+            if status == "FINISHED":
+                raise
+            # The run's own error is already propagating; do not let a tracker hide it.
+            print(f"warning: trackers failed to close: {exc}", file=sys.stderr)
     for name, where in tracker.describe().items():
         print(f"{name}: {where}")
     print(f"final checkpoint: {result.final_checkpoint}")

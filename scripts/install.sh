@@ -3,11 +3,10 @@
 # torch is pinned to the CPU build first, so no package can drag in a multi-GB CUDA build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python -m pip install -q --upgrade pip
+python -m pip install -q --upgrade pip "setuptools>=68" wheel
 python -m pip install -q "torch==2.13.0"
-python -m pip install -q -e ".[test,tensorboard]"
+editables=(-e ".[test,tensorboard]")
 for plugin in rlinf_plugins/*/; do
-  if [ -f "$plugin/pyproject.toml" ]; then
-    python -m pip install -q -e "$plugin"
-  fi
+  [ -f "$plugin/pyproject.toml" ] && editables+=(-e "$plugin")
 done
+python -m pip install -q "torch==2.13.0" "${editables[@]}"

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from rlinf_core import Ragged, TrainSetup, TrajectoryBatch
+from rlinf_core import TrainSetup
 from rlinf_grpo import GRPO, GRPOConfig
 from rlinf_torch import TorchActorConfig, TorchTrainBackend
 from rlinf_torch.packing import pack
@@ -17,23 +17,6 @@ def backend(tiny_checkpoint, temperature=1.0, **kw):
     b = TorchTrainBackend(cfg)
     b.load(TrainSetup(seed=0, temperature=temperature, total_optimizer_steps=10))
     return b
-
-
-def make_batch(n=4):
-    g = torch.Generator().manual_seed(0)
-    prompts = [torch.randint(4, 200, (int(torch.randint(2, 6, (1,), generator=g)),), generator=g) for _ in range(n)]
-    responses = [torch.randint(4, 200, (int(torch.randint(1, 7, (1,), generator=g)),), generator=g) for _ in range(n)]
-    return TrajectoryBatch(
-        prompt_ids=Ragged.from_list(prompts),
-        response_ids=Ragged.from_list(responses),
-        response_logprobs=Ragged.from_list([torch.zeros(len(r)) for r in responses]),
-        group_ids=torch.arange(n) // 2,
-        prompt_uids=[str(i // 2) for i in range(n)],
-        answers=[["1"]] * n,
-        truncated=torch.zeros(n, dtype=torch.bool),
-        rewards=torch.tensor([1.0, -1.0] * (n // 2)),
-        advantages=torch.tensor([1.0, -1.0] * (n // 2)),
-    )
 
 
 def test_pack_layout():
@@ -59,7 +42,7 @@ def test_pack_into_rows_with_padding():
     assert not mask[1, :4, 4].any()  # and nothing sees padding
 
 
-def test_packed_logprobs_equal_unpacked(tiny_checkpoint):
+def test_packed_logprobs_equal_unpacked(tiny_checkpoint, make_batch):
     b = backend(tiny_checkpoint, temperature=0.8)
     batch = make_batch()
     logps, ents = b.compute_logprobs(batch)
@@ -74,7 +57,7 @@ def test_packed_logprobs_equal_unpacked(tiny_checkpoint):
         assert (ents[i] > 0).all()
 
 
-def test_train_step_moves_logprobs_toward_advantage(tiny_checkpoint):
+def test_train_step_moves_logprobs_toward_advantage(tiny_checkpoint, make_batch):
     b = backend(tiny_checkpoint)
     batch = make_batch()
     before = b.compute_logprobs(batch)[0]
@@ -89,7 +72,7 @@ def test_train_step_moves_logprobs_toward_advantage(tiny_checkpoint):
         assert key in metrics
 
 
-def test_early_stop_skips_the_update(tiny_checkpoint):
+def test_early_stop_skips_the_update(tiny_checkpoint, make_batch):
     b = backend(tiny_checkpoint)
     batch = make_batch()
     params = [p.detach().clone() for p in b.model.parameters()]
@@ -100,7 +83,7 @@ def test_early_stop_skips_the_update(tiny_checkpoint):
     assert all(torch.equal(a, p) for a, p in zip(params, b.model.parameters()))
 
 
-def test_kl_reference_is_kept_frozen(tiny_checkpoint):
+def test_kl_reference_is_kept_frozen(tiny_checkpoint, make_batch):
     cfg = TorchActorConfig(micro_batch_size=2)
     cfg.model.model_path = tiny_checkpoint
     b = TorchTrainBackend(cfg)
@@ -110,7 +93,7 @@ def test_kl_reference_is_kept_frozen(tiny_checkpoint):
     assert not any(p.requires_grad for p in b.reference.parameters())
 
 
-def test_checkpoint_loads_with_auto_classes(tiny_checkpoint, tmp_path):
+def test_checkpoint_loads_with_auto_classes(tiny_checkpoint, tmp_path, make_batch):
     from transformers import AutoModelForCausalLM
 
     from rlinf_core.models import load_tokenizer

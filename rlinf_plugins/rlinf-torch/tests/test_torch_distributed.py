@@ -1,0 +1,54 @@
+"""DDP and FSDP2 over gloo on real Ray ranks give the same update as one process on the whole batch.
+
+This pins down the loss scaling across ranks: each rank's loss is its share of the global
+minibatch mean, multiplied by the world size because data-parallel backends average grads.
+"""
+
+import pytest
+import torch
+
+from rlinf_core import TrainSetup, WorkerGroup
+from rlinf_core.cluster import parse_placement, release, reserve
+from rlinf_core.config import load_config, section, to_container
+from rlinf_core.flow.components import ActorWorker
+from rlinf_core.runner import actor_shards
+from rlinf_grpo import GRPO
+from rlinf_torch import TorchTrainBackend
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("strategy", ["ddp", "fsdp2"])
+def test_two_ranks_match_one_process(ray_cluster, tiny_checkpoint, strategy, make_batch):
+    cfg = load_config(None, [
+        f"rollout.model.model_path={tiny_checkpoint}", "cluster.num_cpus_per_node=2",
+        "cluster.component_placement='actor: all'", f"actor.strategy={strategy}", "actor.global_batch_size=4",
+        "actor.micro_batch_size=1", "actor.optim.lr=1e-2", "data.rollout_batch_size=2", "algorithm.group_size=4",
+    ])
+    batch = make_batch(n=8, seed=1, max_response=9, advantages=(1.2, -0.9, 0.4, -0.7))
+    setup = TrainSetup(seed=0, temperature=1.0, total_optimizer_steps=2)
+
+    single = TorchTrainBackend(section(cfg, "actor"))
+    single.load(setup)
+    order = actor_shards(8, 4, 1, 0, 1)[0]  # the same minibatches the two ranks will split
+    expected_metrics = single.train_step(batch.select(order), GRPO(section(cfg, "algorithm")), 2, True)
+    expected = single.state_dict_for_rollout()
+
+    placement = parse_placement("actor: all", cpus_per_node=2)
+    pg = reserve(placement)
+    group = None
+    try:
+        group = WorkerGroup.launch(ActorWorker, "actor", args=(to_container(cfg),), placement=placement, placement_group=pg)
+        addr, port = group.execute("rendezvous", ranks=[0])[0]
+        group.execute("load", TrainSetup(seed=0, temperature=1.0, total_optimizer_steps=2, dist_addr=addr, dist_port=port))
+        shards = actor_shards(8, 4, 2, 0, 1)
+        metrics = group.call_each("train_step", [(batch.select(s), 2, True) for s in shards]).wait()
+        got = group.execute("state_dict_for_rollout")[0]
+    finally:
+        if group is not None:
+            group.shutdown()
+        release(pg)
+    assert metrics[0]["train/optimizer_steps"] == 2.0
+    assert metrics[0]["train/policy_loss"] == pytest.approx(expected_metrics["train/policy_loss"], abs=1e-5)
+    for name, tensor in expected.items():
+        assert torch.allclose(got[name], tensor, atol=2e-5), name
