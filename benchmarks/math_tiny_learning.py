@@ -49,7 +49,7 @@ def main() -> None:
         test = os.path.join(cache, "math-tiny", "test.jsonl")
         sft_acc, _ = greedy_accuracy(os.path.join(cache, "math-tiny", "sft-model"), test)
         ckpts = sorted(os.listdir(os.path.join(out, "checkpoints")))
-        final_acc, _ = greedy_accuracy(os.path.join(out, "checkpoints", ckpts[-1]), test)
+        final_acc, _ = greedy_accuracy(os.path.join(out, "checkpoints", ckpts[-1], "actor"), test)
         result = {
             "seed": seed,
             "steps": len(rows),

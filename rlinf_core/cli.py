@@ -1,4 +1,4 @@
-"""The ``rlinf`` command line: run, plugins, config show, version (plus plugin commands).
+"""The ``rlinf`` command line: run, prepare, plugins, config show, new-task, version (plus plugin commands).
 
 A user error (bad config, unknown plugin, bad placement) prints one paragraph and exits 2;
 ``rlinf --debug ...`` shows the traceback instead.
@@ -13,7 +13,7 @@ from typing import Any, List, Optional, Tuple
 import click
 
 from rlinf_core import __version__
-from rlinf_core.errors import RlinfUserError
+from rlinf_core.errors import RlinfUserError, WorkerError
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -30,6 +30,19 @@ class _Group(click.Group):
             click.echo(f"Error: {exc}", err=True)
             click.echo("(run with `rlinf --debug ...` for the traceback)", err=True)
             ctx.exit(exc.exit_code)
+        except WorkerError as exc:
+            # A remote failure: its message already names group, rank and the remote traceback.
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(1)
+        except RuntimeError as exc:
+            from rlinf_core.runner import TrainingDiverged
+
+            if not isinstance(exc, TrainingDiverged) or (ctx.obj and ctx.obj.get("debug")):
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=_Group, context_settings=CONTEXT)
@@ -143,6 +156,36 @@ def config_show(recipe: str, overrides: Tuple[str, ...], show_fields: bool) -> N
         click.echo("\n# fields")
         for name, text in field_docs(cfg=cfg).items():
             click.echo(f"{name}: {text}")
+
+
+@cli.command("new-task", context_settings=CONTEXT)
+@click.argument("name")
+@click.option(
+    "--kind",
+    type=click.Choice(["task", "reward", "algorithm"]),
+    default="task",
+    show_default=True,
+    help="task: a dataset, prompt format and exact-match reward; reward: a reward trained with the math task; "
+    "algorithm: a REINFORCE-style algorithm.",
+)
+@click.option(
+    "--output-dir",
+    "-o",
+    type=click.Path(file_okay=False),
+    default=".",
+    show_default=True,
+    help="Folder in which the package folder rlinf-NAME is created.",
+)
+def new_task(name: str, kind: str, output_dir: str) -> None:
+    """Write a pip-installable plugin package rlinf-NAME: a working example, a recipe, tests.
+
+    NAME holds letters, digits and hyphens (e.g. countdown, my-task): it gives the package
+    rlinf-NAME, the module rlinf_NAME and the registered plugin name. Existing files are
+    never overwritten.
+    """
+    from rlinf_core.scaffold import next_steps, render
+
+    click.echo(next_steps(render(name, kind, output_dir)))
 
 
 @cli.command(context_settings=CONTEXT)

@@ -6,6 +6,11 @@ them -> the algorithm turns rewards into advantages -> each actor rank recompute
 log-probs for its shard (or uses the rollout's with ``algorithm.recompute_logprobs:
 false``) and runs the minibatch updates -> the new weights go to the rollout -> metrics.
 
+Around the loop: inputs are validated before anything is written; checkpoints are atomic
+(:mod:`rlinf_core.checkpoint`) and resumed exactly (``runner.resume``); SIGINT/SIGTERM stop
+at the end of the step with a checkpoint; steps whose every update was skipped for
+non-finite values are counted and stop the run after ``runner.max_consecutive_bad_steps``.
+
 Deviation from RLinf: the loop is synchronous and trajectories pass through the driver
 once (rollout -> driver -> actor shards); RLinf streams them between groups through
 channels to overlap stages. The Channel primitive is here for that; the pipelined flow is
@@ -14,29 +19,40 @@ future work.
 
 from __future__ import annotations
 
+import json
 import os
+import random
+import shutil
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, List, Optional
 
 import yaml
 
-from rlinf_core.cluster.ray_cluster import cluster_cpus_per_node, ensure_ray, placement_for_cluster, release, reserve
+from rlinf_core import checkpoint as ckpt
+from rlinf_core.cluster.ray_cluster import check_fits, cluster_cpus_per_node, ensure_ray, placement_for_cluster, release, reserve
 from rlinf_core.cluster.worker import WorkerGroup
 from rlinf_core.config.derived import DerivedSizes, derive_sizes
 from rlinf_core.config.loader import section, to_container
 from rlinf_core.data import Ragged, RolloutRequest, TrajectoryBatch
 from rlinf_core.errors import ConfigError
 from rlinf_core.flow.components import ActorWorker, RewardWorker, RolloutWorker
-from rlinf_core.interfaces.reward import RewardResult
+from rlinf_core.flow.data_cursor import DataCursor
+from rlinf_core.flow.metrics import merge_rewards, rollout_metrics
 from rlinf_core.interfaces.task import Example
+from rlinf_core.interfaces.tracker import ResumeInfo
 from rlinf_core.interfaces.train import TrainSetup
 from rlinf_core.models import load_tokenizer
 from rlinf_core.plugins import get_registry
 from rlinf_core.trackers import build_trackers, flatten_params
 
 PLUGIN_ENV_VARS = ("RLINF_PLUGINS", "RLINF_DISABLE_PLUGINS", "RLINF_PLUGIN_MODULES")
+
+
+class TrainingDiverged(RuntimeError):
+    """Too many consecutive steps without a single finite update."""
 
 
 @dataclass
@@ -46,10 +62,11 @@ class RunResult:
     history: List[Dict[str, float]] = field(default_factory=list)
     run_id: Optional[str] = None
     final_checkpoint: Optional[str] = None
+    stopped_by_signal: Optional[str] = None
 
 
 def prepare_output_dir(path: str) -> str:
-    """Create ``runner.output_dir`` and prove it is writable before any work starts."""
+    """Create ``runner.output_dir`` and prove it is writable."""
     path = os.path.abspath(path)
     try:
         os.makedirs(path, exist_ok=True)
@@ -62,14 +79,18 @@ def prepare_output_dir(path: str) -> str:
     return path
 
 
+def _check_output_dir_writable(path: str) -> None:
+    """Fail before any work if ``runner.output_dir`` could not be created or written (creates nothing)."""
+    probe = os.path.abspath(path)
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe) or not os.access(probe, os.W_OK | os.X_OK):
+        raise ConfigError(f"`runner.output_dir`={path!r} is not writable ({probe!r} is not a writable folder).")
+
+
 def _chunks(items: List[Any], n: int) -> List[List[Any]]:
     size = len(items) // n
     return [items[i * size : (i + 1) * size] for i in range(n)]
-
-
-def _epochs(task: Any, examples: List[Example], batch_size: int, seed: int, max_epochs: int) -> Iterator[List[Example]]:
-    for epoch in range(max_epochs):
-        yield from task.batches(examples, batch_size, seed, epoch)
 
 
 def actor_shards(n: int, global_batch_size: int, world: int, seed: int, step: int) -> List[List[int]]:
@@ -88,34 +109,20 @@ def actor_shards(n: int, global_batch_size: int, world: int, seed: int, step: in
     return shards
 
 
-def merge_rewards(results: List[RewardResult]) -> RewardResult:
-    scores = [s for r in results for s in r.scores]
-    keys = set().union(*(r.components for r in results)) if results else set()
-    components = {k: [v for r in results for v in r.components.get(k, [])] for k in keys}
-    metrics: Dict[str, float] = {}
-    for r in results:
-        for k, v in r.metrics.items():
-            metrics[k] = metrics.get(k, 0.0) + float(v)
-    return RewardResult(scores=scores, components=components, metrics=metrics)
-
-
-def rollout_metrics(batch: TrajectoryBatch) -> Dict[str, float]:
+def _driver_rng_state() -> Dict[str, Any]:
+    import numpy as np
     import torch
 
-    lengths = batch.response_ids.lengths.float()
-    rewards = batch.rewards
-    out = {
-        "rollout/rewards": float(rewards.mean()),
-        "rollout/response_length": float(lengths.mean()),
-        "rollout/response_length_max": float(lengths.max()),
-        "rollout/truncated_fraction": float(batch.truncated.float().mean()),
-    }
-    if "correct" in batch.reward_components:
-        out["rollout/accuracy"] = float(batch.reward_components["correct"].float().mean())
-    groups = torch.unique(batch.group_ids)
-    uniform = sum(int(torch.unique(rewards[batch.group_ids == g]).numel() == 1) for g in groups)
-    out["rollout/uniform_reward_groups"] = float(uniform)
-    return out
+    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+
+
+def _set_driver_rng_state(state: Dict[str, Any]) -> None:
+    import numpy as np
+    import torch
+
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
 
 
 class Trainer:
@@ -124,17 +131,26 @@ class Trainer:
     def __init__(self, cfg: Any):
         self.cfg = cfg
         self.registry = get_registry(cfg.plugins.modules)
-        self.output_dir = prepare_output_dir(cfg.runner.output_dir)
+        self.output_dir = os.path.abspath(cfg.runner.output_dir)
+        self.checkpoint_root = os.path.join(self.output_dir, "checkpoints")
         self.container = to_container(cfg)
         self.groups: Dict[str, WorkerGroup] = {}
         self.pg: Any = None
+        self.step_count = 0
+        self.history: List[Dict[str, float]] = []
+        self.resumed_from: Optional[str] = None
+        self.run_id: Optional[str] = None
 
     # -- set-up -------------------------------------------------------------------------
-    def setup(self) -> None:
+    def validate(self) -> None:
+        """Check every input (model, tokenizer, data, output dir, placement) without writing anything."""
         cfg = self.cfg
         if not cfg.data.train_data_paths:
             raise ConfigError("`data.train_data_paths` is empty: give at least one .jsonl or .parquet file.")
+        _check_output_dir_writable(cfg.runner.output_dir)
         tokenizer = load_tokenizer(cfg.rollout.model.model_path)
+        if cfg.actor.model.model_path != cfg.rollout.model.model_path:
+            load_tokenizer(cfg.actor.model.model_path, "actor.model.model_path")
         task_cls = self.registry.get("tasks", cfg.data.task, field_name="data.task")
         self.task = task_cls(section(cfg, "data"), tokenizer)
         self.examples = self.task.load(list(cfg.data.train_data_paths))
@@ -143,15 +159,42 @@ class Trainer:
                 f"The training data has {len(self.examples)} usable prompts, fewer than one step's "
                 f"`data.rollout_batch_size`={cfg.data.rollout_batch_size}."
             )
+        self.cursor = DataCursor(self.task, self.examples, cfg.data.rollout_batch_size, cfg.runner.seed, cfg.runner.max_epochs)
         self.algorithm = self.registry.get("algorithms", cfg.algorithm.name)(section(cfg, "algorithm"))
-
-        ensure_ray(cfg.cluster.address, cfg.cluster.num_cpus_per_node, cfg.cluster.namespace)
+        # An embedded Ray gets the machine's real CPUs, so a recipe asking for more fails clearly.
+        ensure_ray(cfg.cluster.address, None, cfg.cluster.namespace)
         self.placement = placement_for_cluster(cfg.cluster, cluster_cpus_per_node())
         self.placement.require(["actor", "rollout", "reward"])
+        check_fits(self.placement)
         self.sizes: DerivedSizes = derive_sizes(cfg, self.placement)
+        self.resumed_from = ckpt.resolve_resume(cfg.runner.resume, self.checkpoint_root)
+
+    def restore_driver_state(self) -> Dict[str, Any]:
+        """Load the driver's part of the resumed checkpoint (step, data position, RNG, history)."""
+        import torch
+
+        assert self.resumed_from is not None
+        with open(os.path.join(self.resumed_from, "runner.json")) as fh:
+            state = json.load(fh)
+        self.step_count = int(state["step"])
+        self.cursor.load_state_dict(state["data"])
+        self.history = state.get("history", [])
+        self.run_id = state.get("tracker_run_id")
+        _set_driver_rng_state(torch.load(os.path.join(self.resumed_from, "driver_rng.pt"), weights_only=False))
+        return state
+
+    def launch(self) -> None:
+        cfg = self.cfg
+        container = self.container
+        if self.resumed_from is not None:
+            # Both sides start from the checkpoint's weights; the actor also restores its state.
+            weights = os.path.join(self.resumed_from, "actor")
+            container = json.loads(json.dumps(container))
+            container["rollout"]["model"]["model_path"] = weights
+            container["actor"]["model"]["model_path"] = weights
         self.pg = reserve(self.placement)
         env = {k: os.environ[k] for k in PLUGIN_ENV_VARS if k in os.environ}
-        common = dict(args=(self.container,), placement=self.placement, placement_group=self.pg, env_vars=env)
+        common = dict(args=(container,), placement=self.placement, placement_group=self.pg, env_vars=env)
         self.groups["rollout"] = WorkerGroup.launch(RolloutWorker, "rollout", **common)
         self.groups["reward"] = WorkerGroup.launch(RewardWorker, "reward", **common)
         self.groups["actor"] = WorkerGroup.launch(ActorWorker, "actor", **common)
@@ -166,6 +209,8 @@ class Trainer:
             dist_port=port,
         )
         actor.execute("load", setup)
+        if self.resumed_from is not None:
+            actor.execute("load_state", os.path.join(self.resumed_from, "actor_state"))
 
     # -- one step -----------------------------------------------------------------------
     def step(self, step: int, prompts: List[Example]) -> Dict[str, float]:
@@ -241,10 +286,37 @@ class Trainer:
             metrics[f"data/{k}"] = float(v)
         return metrics
 
+    # -- checkpoints --------------------------------------------------------------------
     def save(self, step: int) -> str:
-        path = os.path.join(self.output_dir, "checkpoints", f"step_{step:06d}")
-        self.groups["actor"].execute("save_checkpoint", path)
-        return path
+        """An atomic, checksummed checkpoint of everything needed to continue exactly."""
+        import torch
+
+        final = ckpt.step_dir(self.checkpoint_root, step)
+        tmp = final + ".tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            os.makedirs(tmp)
+            actor = self.groups["actor"]
+            actor.execute("save_checkpoint", os.path.join(tmp, "actor"))
+            actor.execute("save_state", os.path.join(tmp, "actor_state"))
+            state = {
+                "step": step,
+                "data": self.cursor.state_dict(),
+                "tracker_run_id": self.run_id,
+                "history": self.history,
+                "seed": self.cfg.runner.seed,
+            }
+            with open(os.path.join(tmp, "runner.json"), "w") as fh:
+                json.dump(state, fh)
+            torch.save(_driver_rng_state(), os.path.join(tmp, "driver_rng.pt"))
+            ckpt.write_manifest(tmp, step)
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)  # never leave a partial checkpoint behind
+            raise
+        ckpt.prune(self.checkpoint_root, self.cfg.runner.keep_last)
+        return final
 
     def shutdown(self) -> None:
         if "reward" in self.groups:
@@ -271,6 +343,30 @@ def prepare_assets(cfg: Any) -> bool:
     return True
 
 
+class _StopFlag:
+    """SIGINT/SIGTERM ask the loop to stop at the end of the current step; a second SIGINT aborts."""
+
+    def __init__(self) -> None:
+        self.signal_name: Optional[str] = None
+        self._previous: Dict[int, Any] = {}
+
+    def __enter__(self) -> "_StopFlag":
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signal_name is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signal_name = signal.Signals(signum).name
+        print(f"\n[rlinf] {self.signal_name}: stopping after this step and saving a checkpoint "
+              f"(press Ctrl-C again to abort without saving)", file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
 def run_from_config(cfg: Any) -> RunResult:
     """Train as ``cfg`` says; returns the metric history and where things were written."""
     from rlinf_core.flow.plots import plot_curves
@@ -278,34 +374,60 @@ def run_from_config(cfg: Any) -> RunResult:
 
     prepare_assets(cfg)
     trainer = Trainer(cfg)
+    trainer.validate()
+    result = RunResult(output_dir=trainer.output_dir, steps=0)
+    resume_state = trainer.restore_driver_state() if trainer.resumed_from else None
+    if resume_state is not None and trainer.step_count >= cfg.runner.max_steps:
+        print(f"{trainer.output_dir} already holds a finished run (step {trainer.step_count}/{cfg.runner.max_steps}). "
+              f"Raise runner.max_steps to continue it, or train afresh with another runner.output_dir or runner.resume=none.")
+        result.steps, result.final_checkpoint = trainer.step_count, trainer.resumed_from
+        return result
+
+    prepare_output_dir(trainer.output_dir)
+    ckpt.clean_partial(trainer.checkpoint_root)
     config_yaml = yaml.safe_dump(trainer.container, sort_keys=False)
     with open(os.path.join(trainer.output_dir, "config.yaml"), "w") as fh:
         fh.write(config_yaml)
     tracker = build_trackers(trainer.registry, cfg.tracking, trainer.output_dir)
-    result = RunResult(output_dir=trainer.output_dir, steps=0)
     status = "FAILED"
+    bad_steps = 0
     try:
-        trainer.setup()
+        trainer.launch()
         run_name = cfg.tracking.run_name or time.strftime("grpo-%Y%m%d-%H%M%S")
-        tracker.start(run_name, flatten_params(trainer.container), config_yaml)
-        result.run_id = tracker.run_id
-        batches = _epochs(trainer.task, trainer.examples, cfg.data.rollout_batch_size, cfg.runner.seed, cfg.runner.max_epochs)
-        with StepProgress(cfg.runner.max_steps) as progress:
-            for step in range(1, cfg.runner.max_steps + 1):
-                prompts = next(batches, None)
+        resume = ResumeInfo(run_id=trainer.run_id, step=trainer.step_count) if resume_state is not None else None
+        tracker.start(run_name, flatten_params(trainer.container), config_yaml, resume=resume)
+        trainer.run_id = result.run_id = tracker.run_id
+        if resume is not None:
+            print(f"[rlinf] resumed from {trainer.resumed_from} at step {trainer.step_count}", file=sys.stderr)
+        result.history = trainer.history
+        with _StopFlag() as stop, StepProgress(cfg.runner.max_steps, start_step=trainer.step_count) as progress:
+            while trainer.step_count < cfg.runner.max_steps and stop.signal_name is None:
+                prompts = trainer.cursor.next()
                 if prompts is None:
                     break  # runner.max_epochs passes over the data are done
+                step = trainer.step_count + 1
                 metrics = trainer.step(step, prompts)
+                trainer.step_count = step
                 tracker.log_metrics(metrics, step)
-                result.history.append({"step": step, **metrics})
-                result.steps = step
+                trainer.history.append({"step": step, **metrics})
                 progress.update(step, metrics)
+                bad = metrics.get("train/skipped_updates", 0) > 0 and metrics.get("train/optimizer_steps", 1) == 0
+                bad_steps = bad_steps + 1 if bad else 0
+                if bad_steps >= cfg.runner.max_consecutive_bad_steps:
+                    raise TrainingDiverged(
+                        f"{bad_steps} consecutive steps had no finite update (NaN or Inf in the loss or gradients; "
+                        f"see train/skipped_updates). Last complete checkpoint: "
+                        f"{ckpt.latest_valid(trainer.checkpoint_root) or 'none'}. Lower actor.optim.lr or check the reward."
+                    )
                 if cfg.runner.save_interval and step % cfg.runner.save_interval == 0 and step < cfg.runner.max_steps:
                     trainer.save(step)
-        result.final_checkpoint = trainer.save(result.steps)
-        png = plot_curves(result.history, os.path.join(trainer.output_dir, "curves.png"))
-        tracker.log_artifact(png)
-        status = "FINISHED"
+            result.steps = trainer.step_count
+            result.stopped_by_signal = stop.signal_name
+        if trainer.step_count > 0:
+            result.final_checkpoint = trainer.save(trainer.step_count)
+        if trainer.history:
+            tracker.log_artifact(plot_curves(trainer.history, os.path.join(trainer.output_dir, "curves.png")))
+        status = "KILLED" if result.stopped_by_signal else "FINISHED"
     except KeyboardInterrupt:
         status = "KILLED"
         raise
@@ -321,4 +443,7 @@ def run_from_config(cfg: Any) -> RunResult:
     for name, where in tracker.describe().items():
         print(f"{name}: {where}")
     print(f"final checkpoint: {result.final_checkpoint}")
+    if result.stopped_by_signal:
+        print(f"Stopped on {result.stopped_by_signal} at step {result.steps}. Resume with the same command "
+              f"(runner.resume=auto continues from {result.final_checkpoint}).")
     return result

@@ -53,16 +53,16 @@ def overrides(tiny_checkpoint, dataset, out, **extra):
 
 
 def test_two_ranks_each_ddp_invariants(ray_cluster, tiny_checkpoint, dataset, tmp_path):
-    from rlinf_core.runner import Trainer, _epochs
+    from rlinf_core.runner import Trainer
 
     cfg = load_config(None, overrides(tiny_checkpoint, dataset, str(tmp_path / "run")))
     trainer = Trainer(cfg)
     try:
-        trainer.setup()
+        trainer.validate()
+        trainer.launch()
         assert {g: trainer.groups[g].world_size for g in trainer.groups} == {"rollout": 2, "reward": 2, "actor": 2}
-        batches = _epochs(trainer.task, trainer.examples, 4, cfg.runner.seed, 1)
         for step in (1, 2):
-            metrics = trainer.step(step, next(batches))
+            metrics = trainer.step(step, trainer.cursor.next())
             batch = trainer.last_batch
             assert len(batch) == 16
             # The rollout's sampling log-probs and the trainer's, same weights and tokens (fp32).
@@ -77,7 +77,7 @@ def test_two_ranks_each_ddp_invariants(ray_cluster, tiny_checkpoint, dataset, tm
         trainer.shutdown()
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(os.path.join(path, "actor"))
     assert sum(p.numel() for p in model.parameters()) > 0
 
 
@@ -102,7 +102,8 @@ def test_cli_run_writes_mlflow_checkpoints_and_curves(plugin_site, tiny_checkpoi
     for name in METRICS:
         history = client.get_metric_history(run.info.run_id, name)
         assert [m.step for m in history] == [1, 2], name
-    assert os.path.exists(os.path.join(out, "checkpoints", "step_000001", "config.json"))
-    assert os.path.exists(os.path.join(out, "checkpoints", "step_000002", "tokenizer_config.json"))
+    assert os.path.exists(os.path.join(out, "checkpoints", "step_000001", "actor", "config.json"))
+    assert os.path.exists(os.path.join(out, "checkpoints", "step_000002", "actor", "tokenizer_config.json"))
+    assert os.path.exists(os.path.join(out, "checkpoints", "step_000002", "manifest.json"))
     assert os.path.getsize(os.path.join(out, "curves.png")) > 10_000
     assert len(open(os.path.join(out, "metrics.jsonl")).readlines()) == 2

@@ -72,7 +72,7 @@ def test_third_party_tracker_registers_through_the_same_hook(tmp_path):
         "import os\n"
         "from rlinf_core import Tracker, hookimpl\n\n"
         "class CsvTracker(Tracker):\n"
-        "    def start(self, run_name, params, config_yaml):\n"
+        "    def start(self, run_name, params, config_yaml, resume=None):\n"
         "        self.path = os.path.join(self.output_dir, 'metrics.csv')\n"
         "        os.makedirs(self.output_dir, exist_ok=True)\n"
         "    def log_metrics(self, metrics, step):\n"

@@ -57,6 +57,15 @@ class RunnerConfig:
     max_epochs: int = doc(1000, "Upper bound on passes over the training data; max_steps usually ends the run first.", ge=1)
     seed: int = doc(42, "Seed for data order, sampling and initialisation.")
     save_interval: int = doc(50, "Save a checkpoint every N steps (and at the end); 0 saves only at the end.", ge=0)
+    resume: str = doc(
+        "auto",
+        "Where to continue from: auto (the latest complete checkpoint in output_dir, if any; broken ones are "
+        "skipped with a warning), none (start afresh), or a checkpoint folder path.",
+    )
+    keep_last: int = doc(3, "Keep this many newest checkpoints; older ones are deleted (0 keeps all).", ge=0)
+    max_consecutive_bad_steps: int = doc(
+        3, "Stop when this many steps in a row had every update skipped for NaN/Inf (train/skipped_updates).", ge=1
+    )
     prepare: Optional[str] = doc(
         None, "Preparer plugin that creates missing data/models before the run (e.g. math-tiny); null: none."
     )

@@ -95,3 +95,9 @@ class ActorWorker(Worker):
 
     def save_checkpoint(self, path: str) -> None:
         self.backend.save_checkpoint(path)
+
+    def save_state(self, path: str) -> None:
+        self.backend.save_state(path)
+
+    def load_state(self, path: str) -> None:
+        self.backend.load_state(path)

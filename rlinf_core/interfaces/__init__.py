@@ -5,7 +5,7 @@ from rlinf_core.interfaces.preparer import Preparer
 from rlinf_core.interfaces.reward import Reward, RewardResult
 from rlinf_core.interfaces.rollout import RolloutBackend
 from rlinf_core.interfaces.task import Example, Task
-from rlinf_core.interfaces.tracker import Tracker
+from rlinf_core.interfaces.tracker import ResumeInfo, Tracker
 from rlinf_core.interfaces.train import TrainBackend, TrainSetup
 
 # The interface each registry kind must subclass.
@@ -26,6 +26,7 @@ __all__ = [
     "LossInputs",
     "LossOutput",
     "Preparer",
+    "ResumeInfo",
     "Reward",
     "RewardResult",
     "RolloutBackend",

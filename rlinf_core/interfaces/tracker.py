@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any, ClassVar, Dict, Mapping, Optional
 
 from rlinf_core.config.schema import TrackingConfig
+
+
+@dataclass
+class ResumeInfo:
+    """A resumed run: continue the tracker's run ``run_id`` (if it had one) after ``step``."""
+
+    run_id: Optional[str]
+    step: int
 
 
 class Tracker(ABC):
@@ -18,8 +27,14 @@ class Tracker(ABC):
         self.output_dir = output_dir
 
     @abstractmethod
-    def start(self, run_name: str, params: Mapping[str, Any], config_yaml: str) -> None:
-        """Open a run; log flattened params and the resolved config (as an artifact where possible)."""
+    def start(
+        self, run_name: str, params: Mapping[str, Any], config_yaml: str, resume: Optional[ResumeInfo] = None
+    ) -> None:
+        """Open a run; log flattened params and the resolved config (as an artifact where possible).
+
+        With ``resume``, continue the earlier run instead and drop anything it logged after
+        ``resume.step`` where the backend allows it.
+        """
 
     @abstractmethod
     def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:

@@ -62,3 +62,12 @@ class TrainBackend(ABC):
     @abstractmethod
     def save_checkpoint(self, path: str) -> None:
         """Write a Hugging Face checkpoint (``save_pretrained``, tokenizer included) to ``path``."""
+
+    @abstractmethod
+    def save_state(self, path: str) -> None:
+        """Write what exact resumption needs besides the weights into folder ``path``: optimizer,
+        scheduler, RNG states, algorithm state such as a reference policy (a collective: all ranks call it)."""
+
+    @abstractmethod
+    def load_state(self, path: str) -> None:
+        """Restore :meth:`save_state`'s folder, after :meth:`load` from the checkpoint's weights."""

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
-from rlinf_core.interfaces.tracker import Tracker
+from rlinf_core.interfaces.tracker import ResumeInfo, Tracker
 
 
 class ConsoleTracker(Tracker):
-    def start(self, run_name: str, params: Mapping[str, Any], config_yaml: str) -> None:
-        print(f"[rlinf] run {run_name}", file=sys.stderr)
+    def start(
+        self, run_name: str, params: Mapping[str, Any], config_yaml: str, resume: Optional[ResumeInfo] = None
+    ) -> None:
+        where = f" (resumed after step {resume.step})" if resume else ""
+        print(f"[rlinf] run {run_name}{where}", file=sys.stderr)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
         if step % self.config.console_interval:

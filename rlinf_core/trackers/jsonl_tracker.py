@@ -6,9 +6,9 @@ import json
 import math
 import os
 import time
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Mapping, Optional
 
-from rlinf_core.interfaces.tracker import Tracker
+from rlinf_core.interfaces.tracker import ResumeInfo, Tracker
 
 
 class JsonlTracker(Tracker):
@@ -17,8 +17,16 @@ class JsonlTracker(Tracker):
         self.path = os.path.join(output_dir, "metrics.jsonl")
         self._file: Any = None
 
-    def start(self, run_name: str, params: Mapping[str, Any], config_yaml: str) -> None:
+    def start(
+        self, run_name: str, params: Mapping[str, Any], config_yaml: str, resume: Optional[ResumeInfo] = None
+    ) -> None:
         os.makedirs(self.output_dir, exist_ok=True)
+        if resume is not None and os.path.exists(self.path):
+            # Steps logged after the checkpoint (before a crash) are replayed now: drop them.
+            with open(self.path, encoding="utf-8") as fh:
+                keep = [line for line in fh if line.strip() and json.loads(line).get("step", 0) <= resume.step]
+            with open(self.path, "w", encoding="utf-8") as fh:
+                fh.writelines(keep)
         self._file = open(self.path, "a", encoding="utf-8")
 
     def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:

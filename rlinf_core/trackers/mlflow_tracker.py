@@ -12,7 +12,7 @@ import re
 import time
 from typing import Any, Dict, Mapping, Optional
 
-from rlinf_core.interfaces.tracker import Tracker
+from rlinf_core.interfaces.tracker import ResumeInfo, Tracker
 
 # MLflow keys allow alphanumerics, underscores, dashes, periods, spaces, slashes and colons.
 _BAD_KEY_CHARS = re.compile(r"[^\w\-\. /:]")
@@ -40,13 +40,22 @@ class MLflowTracker(Tracker):
         self._client: Any = None
         self._run_id: Optional[str] = None
 
-    def start(self, run_name: str, params: Mapping[str, Any], config_yaml: str) -> None:
+    def start(
+        self, run_name: str, params: Mapping[str, Any], config_yaml: str, resume: Optional[ResumeInfo] = None
+    ) -> None:
         from mlflow.entities import Param
         from mlflow.tracking import MlflowClient
 
         if self.tracking_uri.startswith("sqlite:///"):
             os.makedirs(os.path.dirname(self.tracking_uri[len("sqlite:///") :]), exist_ok=True)
         self._client = MlflowClient(tracking_uri=self.tracking_uri)
+        if resume is not None and resume.run_id:
+            # Continue the same run; metrics of replayed steps are logged again at the same step
+            # (MLflow keeps both values; the later timestamp is the one that counts).
+            self._client.get_run(resume.run_id)
+            self._client.update_run(resume.run_id, status="RUNNING")
+            self._run_id = resume.run_id
+            return
         name = self.config.experiment_name
         experiment = self._client.get_experiment_by_name(name)
         if experiment is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional
 
-from rlinf_core.interfaces.tracker import Tracker
+from rlinf_core.interfaces.tracker import ResumeInfo, Tracker
 
 
 
@@ -26,9 +26,11 @@ class MultiTracker(Tracker):
     def __init__(self, trackers: List[Tracker]):
         self.trackers = trackers
 
-    def start(self, run_name: str, params: Mapping[str, Any], config_yaml: str) -> None:
+    def start(
+        self, run_name: str, params: Mapping[str, Any], config_yaml: str, resume: Optional[ResumeInfo] = None
+    ) -> None:
         for t in self.trackers:
-            t.start(run_name, params, config_yaml)
+            t.start(run_name, params, config_yaml, resume=resume)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
         for t in self.trackers:

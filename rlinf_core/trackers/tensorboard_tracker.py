@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Mapping, Optional
 
 from rlinf_core.errors import PluginError
-from rlinf_core.interfaces.tracker import Tracker
+from rlinf_core.interfaces.tracker import ResumeInfo, Tracker
 
 
 class TensorBoardTracker(Tracker):
@@ -15,7 +15,9 @@ class TensorBoardTracker(Tracker):
         self.log_dir = os.path.join(output_dir, "tensorboard")
         self._writer: Any = None
 
-    def start(self, run_name: str, params: Mapping[str, Any], config_yaml: str) -> None:
+    def start(
+        self, run_name: str, params: Mapping[str, Any], config_yaml: str, resume: Optional[ResumeInfo] = None
+    ) -> None:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError as exc:
@@ -23,8 +25,10 @@ class TensorBoardTracker(Tracker):
                 "tracking.backends includes 'tensorboard', but it needs torch and tensorboard: "
                 "pip install torch==2.13.0 tensorboard (or drop 'tensorboard' from tracking.backends)."
             ) from exc
-        self._writer = SummaryWriter(log_dir=self.log_dir)
-        self._writer.add_text("config", "```yaml\n" + config_yaml + "\n```", 0)
+        # purge_step drops events a crashed run logged after its last checkpoint.
+        self._writer = SummaryWriter(log_dir=self.log_dir, purge_step=resume.step + 1 if resume else None)
+        if resume is None:
+            self._writer.add_text("config", "```yaml\n" + config_yaml + "\n```", 0)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
         for key, value in metrics.items():

@@ -67,6 +67,12 @@ class NullTrain(TrainBackend):
     def save_checkpoint(self, path):
         pass
 
+    def save_state(self, path):
+        pass
+
+    def load_state(self, path):
+        pass
+
 
 @dataclass
 class ListTaskConfig(DataConfig):

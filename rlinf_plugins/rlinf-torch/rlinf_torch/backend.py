@@ -14,6 +14,7 @@ import contextlib
 import copy
 import math
 import os
+import random
 import shutil
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
@@ -243,3 +244,44 @@ class TorchTrainBackend(TrainBackend):
         self.tokenizer.save_pretrained(tmp)
         shutil.rmtree(path, ignore_errors=True)
         os.replace(tmp, path)
+
+    def save_state(self, path: str) -> None:
+        """Per rank: optimizer and scheduler (sharded as trained under FSDP2), RNG states, and on
+        rank 0 the frozen reference policy when KL is on. Resuming needs the same actor world size."""
+        import numpy as np
+
+        os.makedirs(path, exist_ok=True)
+        state = {
+            "world_size": self.world_size,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng": {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()},
+        }
+        if self.reference is not None and self.rank == 0:
+            state["reference"] = {k: v.detach().cpu() for k, v in self.reference.state_dict().items()}
+        torch.save(state, os.path.join(path, f"rank{self.rank}.pt"))
+
+    def load_state(self, path: str) -> None:
+        import numpy as np
+
+        file = os.path.join(path, f"rank{self.rank}.pt")
+        if not os.path.exists(file):
+            raise ConfigError(
+                f"Checkpoint state {file!r} is missing: resume with as many actor ranks as the checkpoint was saved with."
+            )
+        state = torch.load(file, map_location=self.device, weights_only=False)
+        if state["world_size"] != self.world_size:
+            raise ConfigError(
+                f"The checkpoint was saved by {state['world_size']} actor ranks; this run has {self.world_size}. "
+                f"Resume with the same cluster.component_placement."
+            )
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        random.setstate(state["rng"]["python"])
+        np.random.set_state(state["rng"]["numpy"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if self.reference is not None:
+            ref = state.get("reference")
+            if ref is None:  # saved by another rank: read rank 0's copy
+                ref = torch.load(os.path.join(path, "rank0.pt"), map_location=self.device, weights_only=False)["reference"]
+            self.reference.load_state_dict(ref)

@@ -1,0 +1,265 @@
+"""Checkpoints, exact resume and failure handling, through the real CLI with the tiny model."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "train.jsonl"
+    with open(path, "w") as fh:
+        for i in range(24):
+            a, b = 10 + i, 30 + i
+            fh.write(json.dumps({"prompt": f"What is {a} + {b}?", "solutions": [f"\\boxed{{{a + b}}}"]}) + "\n")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory, dataset, tiny_checkpoint):
+    path = tmp_path_factory.mktemp("recipe") / "recipe.yaml"
+    path.write_text(
+        f"""
+cluster:
+  num_cpus_per_node: 2
+  devices_per_rank: {{actor: 2, rollout: 2, reward: 2}}
+runner:
+  max_steps: 4
+  save_interval: 2
+  seed: 3
+data:
+  train_data_paths: [{dataset}]
+  rollout_batch_size: 4
+rollout:
+  model: {{model_path: {tiny_checkpoint}}}
+  max_new_tokens: 8
+actor:
+  global_batch_size: 8
+  micro_batch_size: 8
+  optim: {{lr: 1.0e-3}}
+algorithm:
+  group_size: 4
+tracking:
+  backends: [mlflow, jsonl]
+"""
+    )
+    return str(path)
+
+
+def cli(*args, background=False, **popen):
+    cmd = [sys.executable, "-m", "rlinf_core.cli", *args]
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    if background:
+        return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def series(out, keys=("rollout/rewards", "train/policy_loss", "train/entropy_loss", "rollout/response_length")):
+    rows = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"))]
+    return {r["step"]: tuple(r[k] for k in keys) for r in rows}
+
+
+def wait_for(path, proc, timeout=300):
+    start = time.time()
+    while not os.path.exists(path):
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        assert time.time() - start < timeout, f"{path} never appeared"
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(recipe, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("runs") / "straight")
+    proc = cli("run", recipe, f"runner.output_dir={out}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+def test_checkpoints_are_complete_and_pruned(uninterrupted):
+    from rlinf_core.checkpoint import verify
+
+    root = Path(uninterrupted) / "checkpoints"
+    assert sorted(p.name for p in root.iterdir()) == ["step_000002", "step_000004"]
+    for ckpt in root.iterdir():
+        assert verify(str(ckpt)) == (True, "ok")
+        assert (ckpt / "actor" / "model.safetensors").exists() and (ckpt / "actor" / "tokenizer_config.json").exists()
+        assert (ckpt / "actor_state" / "rank0.pt").exists() and (ckpt / "driver_rng.pt").exists()
+        state = json.loads((ckpt / "runner.json").read_text())
+        assert state["tracker_run_id"] and state["data"]["index"] == int(ckpt.name[-1])
+
+
+def test_sigkill_mid_run_then_resume_is_exact(recipe, uninterrupted, tmp_path):
+    out = str(tmp_path / "killed")
+    proc = cli("run", recipe, f"runner.output_dir={out}", background=True, start_new_session=True)
+    wait_for(os.path.join(out, "checkpoints", "step_000002", "manifest.json"), proc)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and the Ray processes it started: a lost node
+    proc.wait()
+    resumed = cli("run", recipe, f"runner.output_dir={out}")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resumed from" in resumed.stderr and "step_000002" in resumed.stderr
+    straight, again = series(uninterrupted), series(out)
+    assert sorted(again) == [1, 2, 3, 4]
+    assert [again[s] for s in (3, 4)] == [straight[s] for s in (3, 4)]  # bit-identical after resuming
+    run_ids = {json.loads((Path(out) / "checkpoints" / d / "runner.json").read_text())["tracker_run_id"]
+               for d in ("step_000002", "step_000004")}
+    assert len(run_ids) == 1  # the same MLflow run continued
+
+
+def test_finished_run_is_not_redone(recipe, uninterrupted):
+    again = cli("run", recipe, f"runner.output_dir={uninterrupted}")
+    assert again.returncode == 0 and "already holds a finished run (step 4/4)" in again.stdout
+
+
+def test_corrupt_and_partial_checkpoints_are_skipped(recipe, uninterrupted, tmp_path):
+    out = str(tmp_path / "corrupt")
+    shutil.copytree(uninterrupted, out)
+    with open(os.path.join(out, "checkpoints", "step_000004", "runner.json"), "a") as fh:
+        fh.write(" ")  # one byte more than the manifest says
+    os.makedirs(os.path.join(out, "checkpoints", "step_000005"))  # a save that never finished
+    proc = cli("run", recipe, f"runner.output_dir={out}", "runner.max_steps=3")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "skipping checkpoint" in proc.stderr and "step_000005: no manifest" in proc.stderr
+    assert "step_000004: file runner.json has" in proc.stderr
+    assert "resumed from" in proc.stderr and "step_000002" in proc.stderr
+    assert series(out)[3] == series(uninterrupted)[3]
+
+
+def test_sigterm_stops_at_a_safe_point_with_a_checkpoint(recipe, tmp_path):
+    out = str(tmp_path / "term")
+    proc = cli("run", recipe, f"runner.output_dir={out}", "runner.max_steps=50", "runner.save_interval=0", background=True)
+    wait_for(os.path.join(out, "metrics.jsonl"), proc)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr[-3000:]
+    last_step = max(series(out))
+    assert last_step < 50
+    assert f"Stopped on SIGTERM at step {last_step}. Resume with the same command" in stdout
+    from rlinf_core.checkpoint import latest_valid
+
+    assert latest_valid(os.path.join(out, "checkpoints")).endswith(f"step_{last_step:06d}")
+
+
+def write_module(tmp_path, name, body):
+    path = tmp_path / name
+    path.write_text(body)
+    return str(path)
+
+
+def test_worker_death_stops_the_run_naming_component_and_rank(recipe, tmp_path):
+    module = write_module(tmp_path, "dying_reward.py", """
+import os
+from rlinf_core import Reward, RewardResult, hookimpl
+
+class DyingReward(Reward):
+    calls = 0
+    def score(self, responses, answers):
+        DyingReward.calls += 1
+        if DyingReward.calls == 2:
+            os._exit(3)  # as an OOM kill would
+        return RewardResult(scores=[0.0] * len(responses))
+
+@hookimpl
+def register_rewards(register):
+    register("dying", DyingReward)
+""")
+    out = str(tmp_path / "dies")
+    start = time.time()
+    proc = cli("run", recipe, f"runner.output_dir={out}", "runner.save_interval=1", "reward.name=dying",
+               f"plugins.modules=[{module}]")
+    assert time.time() - start < 120
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "worker group 'reward' rank 0 failed in score()" in proc.stderr and "died" in proc.stderr
+    assert "Traceback (most recent call last)" not in proc.stderr.split("Error:")[-1][:200]
+    from rlinf_core.checkpoint import verify
+
+    root = Path(out) / "checkpoints"
+    assert [p.name for p in root.iterdir()] == ["step_000001"]  # intact, nothing partial
+    assert verify(str(root / "step_000001"))[0]
+
+
+def test_non_finite_updates_are_skipped_then_stop_the_run(recipe, tmp_path):
+    module = write_module(tmp_path, "nan_algo.py", """
+import torch
+from rlinf_core import Algorithm, LossOutput, hookimpl
+
+class NaNLoss(Algorithm):
+    def compute_advantages(self, batch):
+        return torch.zeros(len(batch))
+    def compute_loss(self, inputs):
+        return LossOutput(loss=inputs.logprobs.sum() * float("nan"))
+
+@hookimpl
+def register_algorithms(register):
+    register("nan-loss", NaNLoss)
+""")
+    out = str(tmp_path / "nan")
+    proc = cli("run", recipe, f"runner.output_dir={out}", "algorithm.name=nan-loss", "runner.max_consecutive_bad_steps=2",
+               f"plugins.modules=[{module}]")
+    assert proc.returncode == 1
+    assert "2 consecutive steps had no finite update" in proc.stderr
+    rows = series(out, keys=("train/skipped_updates", "train/optimizer_steps"))
+    assert rows == {1: (2.0, 0.0), 2: (2.0, 0.0)}  # both minibatches of each step skipped
+
+
+def no_chat_template_checkpoint(tiny_checkpoint, tmp_path):
+    path = tmp_path / "no-template"
+    shutil.copytree(tiny_checkpoint, path)
+    (path / "chat_template.jinja").unlink(missing_ok=True)
+    cfg = json.loads((path / "tokenizer_config.json").read_text())
+    cfg.pop("chat_template", None)
+    (path / "tokenizer_config.json").write_text(json.dumps(cfg))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("invalid_config", "Invalid value for `runner.max_steps`: 0"),
+        ("missing_model", "`rollout.model.model_path`='/nonexistent/model' is not a folder"),
+        ("missing_data", "does not exist"),
+        ("malformed_data", "line 2"),
+        ("no_chat_template", "chat template"),
+        ("unwritable_output", "is not writable"),
+        ("too_many_cpus", "the Ray cluster has"),
+    ],
+)
+def test_bad_input_exits_2_and_writes_nothing(recipe, tiny_checkpoint, dataset, tmp_path, case, expected):
+    out = tmp_path / "out"
+    args = [f"runner.output_dir={out}"]
+    if case == "invalid_config":
+        args.append("runner.max_steps=0")
+    elif case == "missing_model":
+        args.append("rollout.model.model_path=/nonexistent/model")
+    elif case == "missing_data":
+        args.append(f"data.train_data_paths=[{tmp_path / 'nope.jsonl'}]")
+    elif case == "malformed_data":
+        bad = tmp_path / "bad.jsonl"
+        bad.write_text(open(dataset).readline() + "{not json\n")
+        args.append(f"data.train_data_paths=[{bad}]")
+    elif case == "no_chat_template":
+        args += [f"rollout.model.model_path={no_chat_template_checkpoint(tiny_checkpoint, tmp_path)}",
+                 "data.apply_chat_template=true"]
+        chat = tmp_path / "chat.jsonl"
+        chat.write_text(json.dumps({"prompt": [{"role": "user", "content": "hi"}], "solutions": ["1"]}) + "\n")
+        args.append(f"data.train_data_paths=[{chat}]")
+    elif case == "unwritable_output":
+        blocker = tmp_path / "a-file"
+        blocker.write_text("")
+        out = blocker / "out"
+        args = [f"runner.output_dir={out}"]
+    elif case == "too_many_cpus":
+        args.append(f"cluster.num_cpus_per_node={os.cpu_count() + 62}")
+    proc = cli("run", recipe, *args)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert expected in proc.stderr, proc.stderr[-3000:]
+    assert proc.stderr.count("Error:") == 1 and "Traceback" not in proc.stderr
+    assert not out.exists()
