@@ -7,7 +7,7 @@ The public API plugins build on. Plugins import from here (and from the modules 
 __version__ = "0.1.0"
 
 from rlinf_core.cluster import Channel, ComponentPlacement, Worker, WorkerGroup, parse_placement  # noqa: E402
-from rlinf_core.data import Ragged, RolloutRequest, TrajectoryBatch  # noqa: E402
+from rlinf_core.data import Ragged, RolloutRequest, SamplingParams, TrajectoryBatch  # noqa: E402
 from rlinf_core.errors import (  # noqa: E402
     ConfigError,
     PlacementError,
@@ -50,6 +50,7 @@ __all__ = [
     "RlinfUserError",
     "RolloutBackend",
     "RolloutRequest",
+    "SamplingParams",
     "Task",
     "Tracker",
     "TrainBackend",

@@ -202,6 +202,15 @@ def version() -> None:
     click.echo(f"python {sys.version.split()[0]}")
 
 
+def _add_core_commands() -> None:
+    from rlinf_core.evaluation.command import eval_command
+
+    cli.add_command(eval_command)
+
+
+_add_core_commands()
+
+
 def _add_plugin_commands() -> None:
     from rlinf_core.errors import PluginError
     from rlinf_core.plugins import get_registry

@@ -73,6 +73,19 @@ class Ragged:
 
 
 @dataclass
+class SamplingParams:
+    """Per-request sampling settings that override the rollout config (e.g. for evaluation).
+
+    ``temperature`` 0 means greedy decoding.
+    """
+
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = -1
+    max_new_tokens: int = 512
+
+
+@dataclass
 class RolloutRequest:
     """Prompts for one rollout call; the backend samples ``group_size`` responses for each."""
 
@@ -82,6 +95,7 @@ class RolloutRequest:
     group_size: int
     step: int = 0
     seed: int = 0  # sampling seed of this request (fixed per step and rank, for reproducible runs)
+    sampling: Optional[SamplingParams] = None  # None: the rollout config's settings
 
     def __post_init__(self) -> None:
         n = len(self.prompt_ids)

@@ -36,8 +36,10 @@ from rlinf_core.cluster.ray_cluster import check_fits, cluster_cpus_per_node, en
 from rlinf_core.cluster.worker import WorkerGroup
 from rlinf_core.config.derived import DerivedSizes, derive_sizes
 from rlinf_core.config.loader import section, to_container
-from rlinf_core.data import Ragged, RolloutRequest, TrajectoryBatch
+from rlinf_core.data import Ragged, RolloutRequest, SamplingParams, TrajectoryBatch
 from rlinf_core.errors import ConfigError
+from rlinf_core.evaluation.evaluator import EvalSettings, example_items, per_problem, run_items
+from rlinf_core.evaluation.scores import summarize
 from rlinf_core.flow.components import ActorWorker, RewardWorker, RolloutWorker
 from rlinf_core.flow.data_cursor import DataCursor
 from rlinf_core.flow.metrics import merge_rewards, rollout_metrics
@@ -63,6 +65,7 @@ class RunResult:
     run_id: Optional[str] = None
     final_checkpoint: Optional[str] = None
     stopped_by_signal: Optional[str] = None
+    validation: Dict[str, float] = field(default_factory=dict)
 
 
 def prepare_output_dir(path: str) -> str:
@@ -160,6 +163,9 @@ class Trainer:
                 f"`data.rollout_batch_size`={cfg.data.rollout_batch_size}."
             )
         self.cursor = DataCursor(self.task, self.examples, cfg.data.rollout_batch_size, cfg.runner.seed, cfg.runner.max_epochs)
+        self.val_sets = [
+            (os.path.splitext(os.path.basename(path))[0], self.task.load([path])) for path in cfg.data.val_data_paths
+        ]
         self.algorithm = self.registry.get("algorithms", cfg.algorithm.name)(section(cfg, "algorithm"))
         # An embedded Ray gets the machine's real CPUs, so a recipe asking for more fails clearly.
         ensure_ray(cfg.cluster.address, None, cfg.cluster.namespace)
@@ -286,6 +292,43 @@ class Trainer:
             metrics[f"data/{k}"] = float(v)
         return metrics
 
+    # -- validation ---------------------------------------------------------------------
+    def _generate(self, prompt_ids: List[List[int]], sampling: SamplingParams, seed: int) -> List[str]:
+        """Texts for ``prompt_ids`` (one sample each), spread over the rollout ranks."""
+        rollout = self.groups["rollout"]
+        size = -(-len(prompt_ids) // rollout.world_size)
+        futures = []
+        for r in range(rollout.world_size):
+            chunk = prompt_ids[r * size : (r + 1) * size]
+            if chunk:
+                uids = [str(i) for i in range(len(chunk))]
+                request = RolloutRequest(Ragged.from_list(chunk), uids, [[""]] * len(chunk), 1, seed=seed + r, sampling=sampling)
+                futures.append(rollout.call("generate", request, ranks=[r]))
+        return [text for f in futures for part in f.wait() for text in (part.response_texts or [])]
+
+    def _score(self, texts: List[str], golds: List[List[str]]) -> List[bool]:
+        from rlinf_core.evaluation.local import verdicts_from
+
+        result = self.groups["reward"].execute("score", texts, golds, ranks=[0])[0]
+        return verdicts_from(result, self.cfg.reward.name)
+
+    def evaluate(self) -> Dict[str, float]:
+        """``val/<file>/avg@K`` and ``val/<file>/pass@k`` on each validation file, through the run's workers."""
+        cfg = self.cfg
+        settings = EvalSettings(
+            samples=cfg.runner.val_samples, temperature=cfg.runner.val_temperature, top_p=cfg.runner.val_top_p,
+            top_k=cfg.rollout.top_k, max_new_tokens=cfg.rollout.max_new_tokens, seed=cfg.runner.seed,
+        )
+        metrics: Dict[str, float] = {}
+        start = time.perf_counter()
+        for name, examples in self.val_sets:
+            items = example_items(examples, settings.samples)
+            _, verdicts = run_items(items, settings, self._generate, self._score)
+            for key, value in summarize(per_problem(items, verdicts, len(examples), settings.samples)).items():
+                metrics[f"val/{name}/{key}"] = value
+        metrics["time/validation"] = time.perf_counter() - start
+        return metrics
+
     # -- checkpoints --------------------------------------------------------------------
     def save(self, step: int) -> str:
         """An atomic, checksummed checkpoint of everything needed to continue exactly."""
@@ -391,6 +434,7 @@ def run_from_config(cfg: Any) -> RunResult:
     tracker = build_trackers(trainer.registry, cfg.tracking, trainer.output_dir)
     status = "FAILED"
     bad_steps = 0
+    evaluated_at = -1
     try:
         trainer.launch()
         run_name = cfg.tracking.run_name or time.strftime("grpo-%Y%m%d-%H%M%S")
@@ -408,6 +452,11 @@ def run_from_config(cfg: Any) -> RunResult:
                 step = trainer.step_count + 1
                 metrics = trainer.step(step, prompts)
                 trainer.step_count = step
+                last = step == cfg.runner.max_steps or stop.signal_name is not None
+                if trainer.val_sets and (last or (cfg.runner.val_interval and step % cfg.runner.val_interval == 0)):
+                    result.validation = trainer.evaluate()
+                    metrics.update(result.validation)
+                    evaluated_at = step
                 tracker.log_metrics(metrics, step)
                 trainer.history.append({"step": step, **metrics})
                 progress.update(step, metrics)
@@ -423,6 +472,12 @@ def run_from_config(cfg: Any) -> RunResult:
                     trainer.save(step)
             result.steps = trainer.step_count
             result.stopped_by_signal = stop.signal_name
+        if trainer.val_sets and trainer.step_count > 0 and evaluated_at != trainer.step_count:
+            result.validation = trainer.evaluate()  # the data ran out before max_steps: evaluate the end too
+            tracker.log_metrics(result.validation, trainer.step_count)
+        if result.validation:
+            shown = ", ".join(f"{k} {v:.4f}" for k, v in result.validation.items() if not k.startswith("time/"))
+            print(f"final validation: {shown}")
         if trainer.step_count > 0:
             result.final_checkpoint = trainer.save(trainer.step_count)
         if trainer.history:

@@ -85,7 +85,11 @@ def test_cli_run_writes_mlflow_checkpoints_and_curves(plugin_site, tiny_checkpoi
     out = str(tmp_path / "cli-run")
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("algorithm:\n  name: grpo\n")
-    args = overrides(tiny_checkpoint, dataset, out, **{"cluster.devices_per_rank": "{actor: 2, rollout: 2, reward: 2}"})
+    args = overrides(tiny_checkpoint, dataset, out, **{
+        "cluster.devices_per_rank": "{actor: 2, rollout: 2, reward: 2}",
+        "data.val_data_paths": f"[{dataset}]", "runner.val_interval": 1, "runner.val_samples": 2,
+        "runner.val_temperature": 1.0,
+    })
     proc = subprocess.run(
         [sys.executable, "-m", "rlinf_core.cli", "run", str(recipe), *args],
         capture_output=True, text=True, timeout=600, env={**os.environ, "RAY_AUTH_MODE": "disabled"},
@@ -99,9 +103,10 @@ def test_cli_run_writes_mlflow_checkpoints_and_curves(plugin_site, tiny_checkpoi
     client = MlflowClient(tracking_uri=default_tracking_uri(out))
     run = client.search_runs([client.get_experiment_by_name("rlinf").experiment_id])[0]
     assert run.info.status == "FINISHED"
-    for name in METRICS:
+    for name in METRICS + ["val/train/avg_at_2", "val/train/pass_at_2"]:  # MLflow spells '@' as '_at_'
         history = client.get_metric_history(run.info.run_id, name)
         assert [m.step for m in history] == [1, 2], name
+    assert "final validation: val/train/avg@2" in proc.stdout
     assert os.path.exists(os.path.join(out, "checkpoints", "step_000001", "actor", "config.json"))
     assert os.path.exists(os.path.join(out, "checkpoints", "step_000002", "actor", "tokenizer_config.json"))
     assert os.path.exists(os.path.join(out, "checkpoints", "step_000002", "manifest.json"))

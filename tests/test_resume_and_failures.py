@@ -133,16 +133,17 @@ def test_corrupt_and_partial_checkpoints_are_skipped(recipe, uninterrupted, tmp_
     assert series(out)[3] == series(uninterrupted)[3]
 
 
-def test_sigterm_stops_at_a_safe_point_with_a_checkpoint(recipe, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_at_a_safe_point_with_a_checkpoint(recipe, tmp_path, sig):
     out = str(tmp_path / "term")
     proc = cli("run", recipe, f"runner.output_dir={out}", "runner.max_steps=50", "runner.save_interval=0", background=True)
     wait_for(os.path.join(out, "metrics.jsonl"), proc)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0, stderr[-3000:]
     last_step = max(series(out))
     assert last_step < 50
-    assert f"Stopped on SIGTERM at step {last_step}. Resume with the same command" in stdout
+    assert f"Stopped on {sig.name} at step {last_step}. Resume with the same command" in stdout
     from rlinf_core.checkpoint import latest_valid
 
     assert latest_valid(os.path.join(out, "checkpoints")).endswith(f"step_{last_step:06d}")

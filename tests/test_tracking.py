@@ -22,6 +22,7 @@ def tracking_config(**kw):
 def test_sanitize_metric_name():
     assert sanitize_metric_name("rollout/rewards") == "rollout/rewards"
     assert sanitize_metric_name("time/step(s)") == "time/step_s_"
+    assert sanitize_metric_name("val/aime24/avg@32") == "val/aime24/avg_at_32"
     assert sanitize_metric_name("reward/α!") == "reward/α_"  # \w keeps unicode letters
 
 

@@ -57,6 +57,12 @@ class RunnerConfig:
     max_epochs: int = doc(1000, "Upper bound on passes over the training data; max_steps usually ends the run first.", ge=1)
     seed: int = doc(42, "Seed for data order, sampling and initialisation.")
     save_interval: int = doc(50, "Save a checkpoint every N steps (and at the end); 0 saves only at the end.", ge=0)
+    val_interval: int = doc(
+        0, "Evaluate on data.val_data_paths every N steps (0: only at the end of the run, if val data is given).", ge=0
+    )
+    val_samples: int = doc(1, "Samples per validation problem (K in avg@K, pass@k).", ge=1)
+    val_temperature: float = doc(0.0, "Validation sampling temperature; 0 is greedy.", ge=0.0)
+    val_top_p: float = doc(1.0, "Validation nucleus sampling.", gt=0.0, le=1.0)
     resume: str = doc(
         "auto",
         "Where to continue from: auto (the latest complete checkpoint in output_dir, if any; broken ones are "
@@ -80,7 +86,9 @@ class DataConfig:
 
     task: str = doc("math", "Task plugin that reads the data and formats prompts (see `rlinf plugins`).")
     train_data_paths: List[str] = doc([], "Training files (.jsonl or .parquet).")
-    val_data_paths: List[str] = doc([], "Held-out files for evaluation.")
+    val_data_paths: List[str] = doc(
+        [], "Held-out files in the training data's format, evaluated during and after training (val/<file>/avg@K)."
+    )
     prompt_key: str = doc("prompt", "Field of each row that holds the prompt (a string, or a list of chat messages).")
     answer_key: str = doc("solutions", "Field of each row that holds the reference answer(s); a string is a list of one.")
     apply_chat_template: bool = doc(

@@ -22,8 +22,9 @@ _MAX_PARAM_VALUE = 6000
 
 
 def sanitize_metric_name(name: str) -> str:
-    """A metric or param key MLflow accepts (other characters become '_')."""
-    clean = _BAD_KEY_CHARS.sub("_", name).strip("/") or "_"
+    """A metric or param key MLflow accepts: '@' becomes '_at_' (``avg@32`` -> ``avg_at_32``), other
+    characters MLflow refuses become '_'."""
+    clean = _BAD_KEY_CHARS.sub("_", name.replace("@", "_at_")).strip("/") or "_"
     return clean.replace("//", "/")
 
 

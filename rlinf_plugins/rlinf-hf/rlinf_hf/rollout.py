@@ -3,7 +3,7 @@
 Samples ``group_size`` responses per prompt (left-padded batches), stops each at EOS,
 and returns the response token ids with their log-probs under the sampling distribution:
 log-softmax of the *processed* scores (temperature, top-k, top-p applied), which is what
-the tokens were drawn from. With top_p=1 and top_k=-1 these equal the trainer's
+the tokens were drawn from (greedy decoding, temperature 0, reports the raw log-softmax). With top_p=1 and top_k=-1 these equal the trainer's
 log-softmax(logits / temperature), so ``algorithm.recompute_logprobs: false`` is exact
 up to float error. New weights arrive as a full state dict from the trainer.
 """
@@ -15,7 +15,7 @@ from typing import Any, Dict, List
 
 import torch
 
-from rlinf_core import Ragged, RolloutBackend, RolloutRequest, TrajectoryBatch
+from rlinf_core import Ragged, RolloutBackend, RolloutRequest, SamplingParams, TrajectoryBatch
 from rlinf_core.config import RolloutConfig, doc
 from rlinf_core.errors import ConfigError
 from rlinf_core.models import load_tokenizer
@@ -60,8 +60,9 @@ class HFRollout(RolloutBackend):
     @torch.no_grad()
     def generate(self, request: RolloutRequest) -> TrajectoryBatch:
         c = self.config
+        s = request.sampling or SamplingParams(c.temperature, c.top_p, c.top_k, c.max_new_tokens)
         prompts = [p for p in request.prompt_ids.to_list() for _ in range(request.group_size)]
-        kwargs = generate_kwargs(c.temperature, c.top_p, c.top_k, c.max_new_tokens, self.eos_ids, self.pad_id)
+        kwargs = generate_kwargs(s.temperature, s.top_p, s.top_k, s.max_new_tokens, self.eos_ids, self.pad_id)
         torch.manual_seed(request.seed)
         responses: List[torch.Tensor] = []
         logprobs: List[torch.Tensor] = []

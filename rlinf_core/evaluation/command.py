@@ -1,0 +1,71 @@
+"""``rlinf eval``: score a checkpoint on benchmark files (avg@K, pass@k), with per-problem output."""
+
+from __future__ import annotations
+
+import os
+from typing import Optional, Tuple
+
+import click
+
+from rlinf_core.evaluation.prompts import FORMATS
+
+
+@click.command("eval", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--model", "model_path", required=True, help="Hugging Face checkpoint folder.")
+@click.option("--benchmark", "benchmarks", multiple=True, required=True, help="Benchmark jsonl (repeat for several).")
+@click.option("--samples", "-k", default=1, show_default=True, type=click.IntRange(min=1), help="Samples per problem (K).")
+@click.option("--temperature", default=0.0, show_default=True, type=click.FloatRange(min=0), help="0 = greedy.")
+@click.option("--top-p", default=1.0, show_default=True, type=click.FloatRange(0, 1, min_open=True))
+@click.option("--max-new-tokens", default=512, show_default=True, type=click.IntRange(min=1))
+@click.option("--prompt-format", default="chat", show_default=True, type=click.Choice(FORMATS))
+@click.option("--output", "output_dir", default=None, help="Folder for per-problem jsonl and summary json.")
+@click.option("--backend", default="hf", show_default=True, help="Rollout backend plugin.")
+@click.option("--reward", "reward_name", default="math", show_default=True, help="Reward plugin that grades answers.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1), help="Prompts per generate call.")
+def eval_command(
+    model_path: str, benchmarks: Tuple[str, ...], samples: int, temperature: float, top_p: float, max_new_tokens: int,
+    prompt_format: str, output_dir: Optional[str], backend: str, reward_name: str, seed: int, batch_size: int,
+) -> None:
+    """Evaluate a checkpoint: avg@K (RLinf's pass@1 estimate) and unbiased pass@k per benchmark.
+
+    Math rows have `problem` and `answer` (AIME24/AIME25); multiple-choice rows have
+    `question`, `choices` and `answer` (GPQA-diamond), choices shuffled per sample.
+    RLinf's setting: --samples 32 --temperature 0.6 --top-p 0.95 --prompt-format r1-math.
+    """
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from rlinf_core.evaluation.benchmarks import load_benchmark
+    from rlinf_core.evaluation.evaluator import EvalSettings, evaluate_benchmark
+    from rlinf_core.evaluation.local import local_functions
+    from rlinf_core.evaluation.scores import ks_for
+    from rlinf_core.models import load_tokenizer
+    from rlinf_core.plugins import get_registry
+
+    loaded = [load_benchmark(path) for path in benchmarks]  # every file checked before any model loads
+    tokenizer = load_tokenizer(model_path, "--model")
+    settings = EvalSettings(samples, temperature, top_p, -1, max_new_tokens, prompt_format, seed, batch_size)
+    generate, score, close = local_functions(model_path, backend, reward_name, get_registry())
+    console = Console(stderr=True)
+    summaries = []
+    try:
+        with Progress(console=console, transient=True) as progress:
+            for bench in loaded:
+                task = progress.add_task(bench.name, total=len(bench.problems) * samples)
+                out = os.path.join(output_dir, bench.name) if output_dir else None
+                summaries.append(
+                    evaluate_benchmark(bench, tokenizer, settings, generate, score, out, lambda n, t=task: progress.advance(t, n))
+                )
+    finally:
+        close()
+    table = Table(title=f"{os.path.basename(os.path.normpath(model_path))}: K={samples}, T={temperature}, top-p={top_p}")
+    metrics = [f"avg@{samples}"] + [f"pass@{k}" for k in ks_for(samples) if k > 1]
+    for col in ["benchmark", "problems", *metrics, "samples/s"]:
+        table.add_column(col, justify="right" if col != "benchmark" else "left")
+    for s in summaries:
+        table.add_row(s["benchmark"], str(s["problems"]), *[f"{100 * s[m]:.1f}" for m in metrics], f"{s['samples_per_s']:.1f}")
+    Console().print(table)
+    if output_dir:
+        click.echo(f"per-problem results and summaries: {output_dir}")

@@ -1,0 +1,140 @@
+"""Evaluation: pass@k against hand values, choice shuffling, benchmark files, and `rlinf eval`
+on the tiny model against a direct computation."""
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from rlinf_core.errors import ConfigError
+from rlinf_core.evaluation.benchmarks import Problem, load_benchmark, shuffled_choices
+from rlinf_core.evaluation.scores import ks_for, pass_at_k, summarize
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_pass_at_k_by_hand():
+    assert pass_at_k(5, 2, 1) == pytest.approx(0.4)
+    assert pass_at_k(5, 2, 2) == pytest.approx(1 - 3 / 10)  # 1 - C(3,2)/C(5,2)
+    assert pass_at_k(5, 0, 3) == 0.0
+    assert pass_at_k(5, 3, 3) == 1.0  # fewer wrong samples than k: always a hit
+    assert pass_at_k(4, 1, 4) == 1.0
+    with pytest.raises(ValueError):
+        pass_at_k(3, 4, 1)
+
+
+def test_summary_by_hand():
+    table = [[True, False, False, False], [True, True, False, True], [False] * 4]
+    s = summarize(table)
+    assert s["avg@4"] == pytest.approx((0.25 + 0.75 + 0) / 3)
+    assert s["pass@1"] == pytest.approx(s["avg@4"])  # the unbiased pass@1 is avg@K
+    assert s["pass@2"] == pytest.approx((0.5 + 1.0 + 0.0) / 3)  # 1 - C(3,2)/C(4,2) = 0.5; 1 - 0 = 1
+    assert s["pass@4"] == pytest.approx(2 / 3)
+    assert ks_for(32) == [1, 2, 4, 8, 16, 32] and ks_for(5) == [1, 2, 4, 5] and ks_for(1) == [1]
+
+
+def test_choice_shuffling_is_deterministic_and_balanced():
+    p = Problem("q1", "choice", "Which?", "right", ["right", "w1", "w2", "w3"])
+    assert shuffled_choices(p, 0, 3) == shuffled_choices(p, 0, 3)
+    letters = Counter(shuffled_choices(p, 0, s)[1] for s in range(2000))
+    assert set(letters) == {"A", "B", "C", "D"}
+    assert all(400 <= n <= 600 for n in letters.values()), letters  # ~500 each
+    choices, letter = shuffled_choices(p, 1, 0)
+    assert choices["ABCD".index(letter)] == "right"
+
+
+def test_benchmark_files_and_their_errors(tmp_path):
+    bench = load_benchmark(str(REPO / "cookbook" / "math-tiny" / "benchmarks" / "add2-choice.jsonl"))
+    assert bench.problems[0].kind == "choice" and bench.problems[0].answer == bench.problems[0].choices[0]
+    math = load_benchmark(str(REPO / "cookbook" / "math-tiny" / "benchmarks" / "add2-math.jsonl"))
+    assert len(math.problems) == 64 and math.problems[0].kind == "math"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"problem": "1+1", "answer": "2"}\n{"question": "q", "choices": ["a", "b"], "answer": "C"}\n')
+    with pytest.raises(ConfigError, match=r"bad.jsonl, line 2: `answer` 'C' is neither"):
+        load_benchmark(str(bad))
+    bad.write_text('{"prompt": "x"}\n')
+    with pytest.raises(ConfigError, match=r"line 1: expected a math row"):
+        load_benchmark(str(bad))
+
+
+EXACT_REWARD = '''
+from rlinf_core import Reward, RewardResult, hookimpl
+
+class ExactText(Reward):
+    """Correct iff the response equals a gold string exactly (a grader with no judgement of its own)."""
+    def score(self, responses, answers):
+        ok = [1.0 if r.strip() in [a.strip() for a in golds] else 0.0 for r, golds in zip(responses, answers)]
+        return RewardResult(scores=ok, components={"correct": ok})
+
+@hookimpl
+def register_rewards(register):
+    register("exact-text", ExactText)
+'''
+
+
+def direct_greedy(model_path, prompts, max_new_tokens):
+    """Greedy continuations computed directly with transformers, one prompt at a time."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from rlinf_core.models import load_tokenizer
+
+    tok = load_tokenizer(model_path)
+    model = AutoModelForCausalLM.from_pretrained(model_path).eval()
+    out = []
+    for text in prompts:
+        ids = torch.tensor([tok(text, add_special_tokens=False)["input_ids"]])
+        with torch.no_grad():
+            gen = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False, max_new_tokens=max_new_tokens,
+                                 eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+        out.append(tok.decode(gen[0, ids.shape[1]:], skip_special_tokens=True))
+    return out
+
+
+def test_rlinf_eval_equals_a_direct_computation(tiny_checkpoint, tmp_path):
+    from rlinf_core.models import load_tokenizer
+
+    tok = load_tokenizer(tiny_checkpoint)
+    questions = [f"What is {a} + {b}?" for a, b in [(12, 30), (45, 17), (8, 91), (33, 33), (70, 5), (61, 29)]]
+    rendered = [tok.apply_chat_template([{"role": "user", "content": q}], add_generation_prompt=True, tokenize=False) for q in questions]
+    expected = direct_greedy(tiny_checkpoint, rendered, 10)
+    # Half the golds are the model's own greedy answers, half cannot match: avg@1 must be exactly 0.5.
+    bench = tmp_path / "probe.jsonl"
+    with open(bench, "w") as fh:
+        for i, (q, resp) in enumerate(zip(questions, expected)):
+            fh.write(json.dumps({"id": f"p{i}", "problem": q, "answer": resp if i % 2 == 0 else "\u2400never"}) + "\n")
+    module = tmp_path / "exact_reward.py"
+    module.write_text(EXACT_REWARD)
+    out = tmp_path / "eval"
+    proc = subprocess.run(
+        [sys.executable, "-m", "rlinf_core.cli", "eval", "--model", tiny_checkpoint, "--benchmark", str(bench),
+         "--benchmark", str(REPO / "cookbook" / "math-tiny" / "benchmarks" / "add2-choice.jsonl"),
+         "--max-new-tokens", "10", "--reward", "exact-text", "--output", str(out), "--batch-size", "4"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "RLINF_PLUGIN_MODULES": str(module)},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "probe" / "probe.summary.json").read_text())
+    assert summary["avg@1"] == 0.5 and summary["pass@1"] == 0.5
+    rows = [json.loads(line) for line in (out / "probe" / "probe.jsonl").read_text().splitlines()]
+    assert [r["responses"][0]["response"] for r in rows] == expected  # batched, left-padded == one by one
+    assert (out / "add2-choice" / "add2-choice.summary.json").exists()
+    assert "probe" in proc.stdout and "50.0" in proc.stdout  # the printed table
+
+
+def test_sampled_eval_reports_pass_at_k(tiny_checkpoint, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "rlinf_core.cli", "eval", "--model", tiny_checkpoint, "--benchmark",
+         str(REPO / "cookbook" / "math-tiny" / "benchmarks" / "add2-math.jsonl"), "--samples", "4", "--temperature", "1.0",
+         "--max-new-tokens", "6", "--output", str(tmp_path / "k4")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((tmp_path / "k4" / "add2-math" / "add2-math.summary.json").read_text())
+    assert {"avg@4", "pass@1", "pass@2", "pass@4"} <= set(summary)
+    assert summary["problems"] == 64 and summary["samples_per_s"] > 0
+    rows = [json.loads(line) for line in (tmp_path / "k4" / "add2-math" / "add2-math.jsonl").read_text().splitlines()]
+    assert all(r["samples"] == 4 for r in rows)
