@@ -1,7 +1,8 @@
 """Plugin discovery and the registry of named components.
 
 Plugins come from three places, in this order:
-1. the core's built-ins (its trackers), registered through the same hooks as any plugin;
+1. the core's built-ins (its trackers and the `tiny-model` preparer), registered through the
+   same hooks as any plugin;
 2. installed packages with an entry point in group ``rlinf`` (filtered by the env vars
    ``RLINF_PLUGINS=a,b``, which loads only those, and ``RLINF_DISABLE_PLUGINS=x``);
 3. user plugin modules: config ``plugins.modules`` and env ``RLINF_PLUGIN_MODULES``
@@ -30,7 +31,7 @@ from rlinf_core.errors import PluginError, UnknownPluginError, closest, did_you_
 from rlinf_core.interfaces import INTERFACES
 
 ENTRY_POINT_GROUP = "rlinf"
-BUILTIN_MODULES = ("rlinf_core.trackers.builtin",)
+BUILTIN_MODULES = ("rlinf_core.trackers.builtin", "rlinf_core.builtin_preparers")
 
 # kind -> hook name
 KIND_HOOKS: Dict[str, str] = {kind: f"register_{kind}" for kind in INTERFACES}

@@ -1,0 +1,17 @@
+"""The rlinf entry point of {{package}} (group `rlinf` in pyproject.toml).
+
+rlinf imports this module in every process that needs a plugin (the driver and each Ray
+worker) and calls its hooks; each hook registers classes by name. Register classes only:
+no work at import time, nothing that must be pickled.
+"""
+
+from typing import Callable
+
+from rlinf_core import hookimpl
+
+from {{module}}.algorithm import {{class_name}}
+
+
+@hookimpl
+def register_algorithms(register: Callable[[str, type], None]) -> None:
+    register("{{name}}", {{class_name}})
