@@ -7,17 +7,26 @@ imports only the standard library and math-verify (not rlinf, not the parent's
 ``multiprocessing.connection.Connection`` (file descriptor FD):
 
 - child -> parent ``("ready", pid)`` once math-verify is imported and warmed up;
-- parent -> child ``("chunk", [(item_id, prediction, (gold, ...)), ...])``;
+- parent -> child ``("chunk", [(item_id, prediction, (gold, ...), options), ...])``;
 - child -> parent ``("verdict", item_id, outcome)`` as EACH item finishes, so the parent
   can enforce a per-verdict deadline and knows which item was in flight if it must kill;
 - parent -> child ``("stop",)``.
 
 A verdict follows math-verify's README (Hugging Face, ``math-verify`` 0.9): both sides are
 parsed with ``parse`` and compared with ``verify(gold, prediction)``; any gold matching
-counts. Both are wrapped as ``\\boxed{...}`` and parsed with ``boxed_match_priority=0`` so
-the (already extracted) answer is what gets parsed.
+counts. The inputs are already-extracted, normalised answers (:mod:`rlinf_math.grading`), so
+both are wrapped as ``\\boxed{...}`` and parsed with ``boxed_match_priority=0``.
 
 Deviations from calling math-verify directly:
+- LaTeX extraction only: math-verify's ``ExprExtractionConfig`` hands matched text to
+  sympy's ``parse_expr``, which is an ``eval``. Without it the only strings that reach
+  ``parse_expr`` are number tokens of latex2sympy's grammar (``sympy.Number("12")``), so
+  model text is never evaluated (tests/test_corpus.py checks this).
+- ``options`` bit :data:`ALLOW_SET_RELATION` sets ``allow_set_relation_comp`` (an inequality
+  answer against an interval gold, as math-verify documents), and reads a list of
+  inequalities in one variable ("x < -1 or x > 3") as their union; 6-digit ``float_rounding``.
+- A standalone ``i`` is the imaginary unit on both sides (latex2sympy makes it a symbol, so
+  math-verify finds ``3+2i = 2i+3`` but not ``i^2 = -1``).
 - math-verify's own timeouts (``signal.alarm``, whole seconds) are switched off; instead a
   soft ``setitimer`` deadline slightly under the parent's covers the whole verdict and
   raises between bytecodes. Work stuck in C (huge integer powers) is not interrupted by
@@ -32,6 +41,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import threading
 import time
@@ -43,6 +53,9 @@ CORRECT = 1
 INCORRECT = 0
 TIMEOUT = 2
 ERROR = 3
+
+# Bits of an item's ``options``.
+ALLOW_SET_RELATION = 1
 
 MEMORY_LIMIT_BYTES = 4 * 1024**3
 _GOLD_CACHE_SIZE = 4096
@@ -73,38 +86,92 @@ class _Timer:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
+_IMAGINARY = re.compile(r"(?<![\\a-zA-Z])i(?![a-zA-Z])")
+
+
+def _imaginary_unit(parsed: List[Any]) -> List[Any]:
+    """latex2sympy reads ``i`` as a plain symbol; make it sympy's ``I`` (so ``i^2 = -1``)."""
+    import sympy
+
+    out = []
+    for value in parsed:
+        if isinstance(value, sympy.Basic):
+            try:
+                syms = [s for s in value.free_symbols if getattr(s, "name", "") == "i"]
+                if syms:
+                    value = value.subs({s: sympy.I for s in syms})
+            except Exception:
+                pass
+        out.append(value)
+    return out
+
+
+def _union_of_relations(parsed: List[Any]) -> List[Any]:
+    """A list of inequalities in one variable ("x < -1 or x > 3", read by math-verify as a
+    set of relations) is their union, so it can match an interval gold."""
+    import sympy
+    from sympy.core.relational import Relational
+
+    out = []
+    for value in parsed:
+        args = getattr(value, "args", ()) if isinstance(value, (sympy.FiniteSet, sympy.Tuple)) else ()
+        if len(args) >= 2 and all(isinstance(a, Relational) for a in args):
+            try:
+                symbols = set().union(*(a.free_symbols for a in args))
+                if len(symbols) == 1:
+                    value = sympy.Or(*args).as_set()
+            except Exception:
+                pass
+        out.append(value)
+    return out
+
+
 class Judge:
     """Parses and compares answers with math-verify, caching parsed golds."""
 
     def __init__(self) -> None:
-        from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+        from math_verify import LatexExtractionConfig, parse, verify
 
         self._parse = parse
         self._verify = verify
-        self._config = [LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()]
-        self._golds: Dict[str, List[Any]] = {}
+        self._config = [LatexExtractionConfig(boxed_match_priority=0)]
+        self._golds: Dict[Tuple[str, bool], List[Any]] = {}
 
-    def parse(self, answer: str) -> List[Any]:
-        return self._parse("\\boxed{" + answer + "}", extraction_config=self._config, parsing_timeout=None)
+    def parse(self, answer: str, imaginary: bool = False) -> List[Any]:
+        parsed = self._parse("\\boxed{" + answer + "}", extraction_config=self._config, parsing_timeout=None)
+        return _imaginary_unit(parsed) if imaginary else parsed
 
-    def gold(self, answer: str) -> List[Any]:
-        parsed = self._golds.get(answer)
+    def gold(self, answer: str, imaginary: bool) -> List[Any]:
+        key = (answer, imaginary)
+        parsed = self._golds.get(key)
         if parsed is None:
-            parsed = self.parse(answer)
-            if not parsed:  # not LaTeX that fits in a box: let math-verify look at it as text
-                parsed = self._parse(answer, parsing_timeout=None)
+            parsed = self.parse(answer, imaginary)
+            if not parsed:  # not LaTeX that fits in a box: try it as inline math
+                parsed = self._parse("$" + answer + "$", extraction_config=self._config, parsing_timeout=None)
+                parsed = _imaginary_unit(parsed) if imaginary else parsed
             if len(self._golds) >= _GOLD_CACHE_SIZE:
                 self._golds.clear()
-            self._golds[answer] = parsed
+            self._golds[key] = parsed
         return parsed
 
-    def __call__(self, prediction: str, golds: Sequence[str]) -> bool:
-        pred = self.parse(prediction)
+    def __call__(self, prediction: str, golds: Sequence[str], options: int = 0) -> bool:
+        imaginary = bool(_IMAGINARY.search(prediction)) or any(_IMAGINARY.search(g) for g in golds)
+        pred = self.parse(prediction, imaginary)
         if not pred:
             return False
+        set_relation = bool(options & ALLOW_SET_RELATION)
+        if set_relation:
+            pred = _union_of_relations(pred)
         for gold in golds:
-            parsed_gold = self.gold(gold)
-            if parsed_gold and self._verify(parsed_gold, pred, timeout_seconds=None):
+            parsed_gold = self.gold(gold, imaginary)
+            if parsed_gold and self._verify(
+                parsed_gold,
+                pred,
+                float_rounding=6,
+                strict=True,
+                allow_set_relation_comp=set_relation,
+                timeout_seconds=None,
+            ):
                 return True
         return False
 
@@ -138,12 +205,14 @@ def _exit_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="rlinf-math-parent-watch", daemon=True).start()
 
 
-def judge_one(judge: Judge, timer: _Timer, prediction: str, golds: Sequence[str], soft_timeout_s: float) -> int:
+def judge_one(
+    judge: Judge, timer: _Timer, prediction: str, golds: Sequence[str], soft_timeout_s: float, options: int = 0
+) -> int:
     """One verdict as an outcome code, bounded by the soft deadline."""
     try:
         timer.start(soft_timeout_s)
         try:
-            ok = judge(prediction, golds)
+            ok = judge(prediction, golds, options)
         finally:
             timer.stop()
         return CORRECT if ok else INCORRECT
@@ -153,6 +222,17 @@ def judge_one(judge: Judge, timer: _Timer, prediction: str, golds: Sequence[str]
         return ERROR
 
 
+_WARM_UP = (
+    ("1", "\\frac{2}{2}", 0),
+    ("(x+1)^{2}", "x^2+2x+1", 0),
+    ("y=2x+1", "2x-y+1=0", 0),
+    ("1<x\\le 2", "(1,2]", ALLOW_SET_RELATION),
+    ("\\{1,2\\}", "\\{2,1\\}", 0),
+    ("\\frac{\\sqrt{3}}{3}", "0.57735", 0),
+    ("\\begin{pmatrix}1\\\\2\\end{pmatrix}", "\\begin{pmatrix}1\\\\2\\end{pmatrix}", 0),
+)
+
+
 def child_main(conn: Any, parent_pid: int, soft_timeout_s: float) -> None:
     """Serve verdicts until told to stop or the parent goes away (on the main thread)."""
     _exit_with_parent(parent_pid)
@@ -160,7 +240,10 @@ def child_main(conn: Any, parent_pid: int, soft_timeout_s: float) -> None:
     _limit_memory()
     judge = Judge()
     timer = _Timer()
-    judge_one(judge, timer, "1", ("\\frac{2}{2}",), 60.0)  # warm up the parser before taking deadlines
+    # Warm up before taking deadlines: the first parse, simplify, solve and set comparison
+    # import and cache much of sympy (over a second), which must not count against a verdict.
+    for prediction, gold, options in _WARM_UP:
+        judge_one(judge, timer, prediction, (gold,), 120.0, options)
     conn.send(("ready", os.getpid()))
     while True:
         try:
@@ -169,8 +252,8 @@ def child_main(conn: Any, parent_pid: int, soft_timeout_s: float) -> None:
             return
         if msg[0] == "stop":
             return
-        for item_id, prediction, golds in msg[1]:
-            outcome = judge_one(judge, timer, prediction, golds, soft_timeout_s)
+        for item_id, prediction, golds, *rest in msg[1]:
+            outcome = judge_one(judge, timer, prediction, golds, soft_timeout_s, rest[0] if rest else 0)
             try:
                 conn.send(("verdict", item_id, outcome))
             except (BrokenPipeError, OSError):

@@ -44,8 +44,8 @@ from rlinf_math.grader_child import CORRECT, ERROR, INCORRECT, TIMEOUT
 
 __all__ = ["CORRECT", "ERROR", "INCORRECT", "TIMEOUT", "GraderPool", "Item"]
 
-# (prediction, golds): one verdict to compute.
-Item = Tuple[str, Tuple[str, ...]]
+# (prediction, golds) or (prediction, golds, options): one verdict to compute.
+Item = Tuple[Any, ...]
 
 START_TIMEOUT_S = 180.0  # a child must import math-verify within this (slow on a loaded machine)
 
@@ -187,7 +187,7 @@ class GraderPool:
                 if child.ready and not child.in_flight and pending:
                     take = [pending.popleft() for _ in range(min(chunk, len(pending)))]
                     try:
-                        child.conn.send(("chunk", [(i, items[i][0], items[i][1]) for i in take]))
+                        child.conn.send(("chunk", [(i, *items[i]) for i in take]))
                     except (BrokenPipeError, OSError):
                         pending.extendleft(reversed(take))
                         self._replace(child, None)

@@ -1,6 +1,6 @@
-"""rlinf entry point of rlinf-math: registers the ``math`` task and the ``math`` reward."""
+"""rlinf entry point of rlinf-math: the ``math`` task, the ``math`` reward and ``rlinf reward check``."""
 
-from typing import Callable
+from typing import Any, Callable
 
 from rlinf_core import hookimpl
 
@@ -16,3 +16,10 @@ def register_tasks(register: Callable[[str, type], None]) -> None:
 @hookimpl
 def register_rewards(register: Callable[[str, type], None]) -> None:
     register("math", MathReward)
+
+
+@hookimpl
+def register_commands(cli: Any) -> None:
+    from rlinf_math.cli import add_to
+
+    add_to(cli)

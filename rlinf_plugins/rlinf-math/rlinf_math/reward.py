@@ -1,13 +1,18 @@
-"""The ``math`` reward: +5 for a correct final boxed answer, -5 otherwise.
+"""The ``math`` reward: +5 for a correct final answer, -5 otherwise.
 
 Follows RLinf's math reward for GRPO on AReaL-boba data (itself the DeepSeek-R1 rule-based
-accuracy reward): the last ``\\boxed{}`` of the response is checked against the reference
-solutions with math-verify; RLinf's defaults are +5 / -5. No format reward is added.
+accuracy reward): the response's final answer is checked against the reference solutions
+(any matching counts); RLinf's defaults are +5 / -5. No format reward is added.
 
-Deviation: every verdict has a hard wall-clock deadline (``reward.timeout_s``) enforced by
-a pool of grader processes; a verdict that runs over is incorrect and counted in
-``reward/timeouts`` rather than stalling the run. See :mod:`rlinf_math.grading` for the
-cheap cases decided without math-verify.
+Deviations, all in :mod:`rlinf_math.grading`: the final answer is the last ``\\boxed{}``
+(neighbouring boxes joined into a list) or, with no box, the final stated answer
+("The final answer is ...", "Answer: ...", "#### ..."; ``reward.answer_phrases: false``
+requires a box, as RLinf does); answers are normalised and cheap cases decided before
+math-verify; guards refuse runaway inputs; every verdict has a hard wall-clock deadline
+(``reward.timeout_s``) enforced by a pool of grader processes. Nothing is silently zero:
+each reason for an incorrect score without a comparison is counted, summed over the batch:
+``reward/no_answer``, ``reward/answer_too_long``, ``reward/timeouts``,
+``reward/guard_rejections``, ``reward/unsafe_golds``, ``reward/grader_errors``.
 """
 
 from __future__ import annotations
@@ -19,17 +24,16 @@ from rlinf_core import Reward, RewardResult
 from rlinf_core.config import RewardConfig, doc
 
 from rlinf_math.answer import MAX_ANSWER_CHARS
-from rlinf_math.grader_pool import GraderPool
-from rlinf_math.grading import grade
+from rlinf_math.grading import Grades, MathGrader
 
 
 @dataclass
 class MathRewardConfig(RewardConfig):
     """Scores and limits of the math reward."""
 
-    correct_score: float = doc(5.0, "Score of a response whose last \\boxed{} answer matches a reference (RLinf: 5).")
+    correct_score: float = doc(5.0, "Score of a response whose final answer matches a reference (RLinf: 5).")
     incorrect_score: float = doc(
-        -5.0, "Score of any other response: wrong, no \\boxed{} answer, too long or timed out (RLinf: -5)."
+        -5.0, "Score of any other response: wrong, no final answer, too long or timed out (RLinf: -5)."
     )
     timeout_s: float = doc(
         5.0,
@@ -39,28 +43,47 @@ class MathRewardConfig(RewardConfig):
     )
     num_workers: int = doc(2, "Grader processes running math-verify (started on first use).", ge=1)
     max_answer_chars: int = doc(
-        MAX_ANSWER_CHARS, "A boxed answer longer than this is scored incorrect without parsing it.", ge=1
+        MAX_ANSWER_CHARS, "A final answer longer than this is scored incorrect without parsing it.", ge=1
+    )
+    answer_phrases: bool = doc(
+        True,
+        "With no \\boxed{} in a response, take the final stated answer ('The final answer is ...', "
+        "'Answer: ...', '#### ...'); false requires a box.",
     )
 
 
 class MathReward(Reward):
-    """Correctness of the final boxed answer, checked by math-verify in bounded time."""
+    """Correctness of the final answer, checked in bounded time."""
 
     config_class = MathRewardConfig
 
     def __init__(self, config: MathRewardConfig):
         super().__init__(config)
-        self._pool: Optional[GraderPool] = None
+        self._grader: Optional[MathGrader] = None
 
     @property
-    def pool(self) -> GraderPool:
-        """The grader pool (created on first use; its processes start on the first verdict)."""
-        if self._pool is None:
-            self._pool = GraderPool(num_workers=self.config.num_workers, timeout_s=self.config.timeout_s)
-        return self._pool
+    def grader(self) -> MathGrader:
+        """The batch grader (created on first use; its processes start on the first verdict)."""
+        if self._grader is None:
+            cfg = self.config
+            self._grader = MathGrader(
+                num_workers=cfg.num_workers,
+                timeout_s=cfg.timeout_s,
+                max_answer_chars=cfg.max_answer_chars,
+                answer_phrases=cfg.answer_phrases,
+            )
+        return self._grader
+
+    @property
+    def pool(self):  # the grader processes (kept for callers that inspect them)
+        return self.grader.pool
+
+    def grade(self, responses: List[str], answers: List[List[str]]) -> Grades:
+        """Verdicts with reasons (what :meth:`score` turns into rewards)."""
+        return self.grader.grade(responses, answers)
 
     def score(self, responses: List[str], answers: List[List[str]]) -> RewardResult:
-        grades = grade(self.pool, responses, answers, max_answer_chars=self.config.max_answer_chars)
+        grades = self.grade(responses, answers)
         correct = grades.correct
         cfg = self.config
         return RewardResult(
@@ -70,7 +93,6 @@ class MathReward(Reward):
         )
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
-
+        if self._grader is not None:
+            self._grader.close()
+            self._grader = None

@@ -15,6 +15,7 @@ from rlinf_math.grader_pool import CORRECT, ERROR, INCORRECT, TIMEOUT, GraderPoo
 
 POWER_TOWER = "\\boxed{10^{10^{10^{10}}}}"  # math-verify does not return from this for minutes
 FACTORIAL_BOMB = "\\boxed{1000000!}"  # ~9 s of sympy without a deadline
+SLOW_BUT_ALLOWED = "\\boxed{(x+1)^{60}}"  # passes the guards; comparing it takes sympy ~0.1-1 s
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,8 @@ CASES = [
     ("\\boxed{x+2}", ["1+x"], False),
     ("first \\boxed{3}, on reflection \\boxed{5}", ["\\boxed{5}"], True),  # the last box wins
     ("first \\boxed{5}, on reflection \\boxed{3}", ["\\boxed{5}"], False),
-    ("the answer is 42", ["42"], False),  # no box, no answer
+    ("the answer is 42", ["42"], True),  # no box: the final stated answer
+    ("42 is what I get, I think", ["42"], False),  # no box and no answer phrase: no answer
     ("\\boxed{\\frac{\\sqrt{3}}{2}}", ["\\boxed{\\frac{\\sqrt3}{2}}"], True),  # nested braces
     ("\\boxed{\\{1, 2\\}}", ["\\{1,2\\}"], True),  # escaped braces
     ("\\boxed{\\frac{1}{2}", ["\\frac{1}{2}"], False),  # never closed: truncated
@@ -60,7 +62,7 @@ def test_hand_labelled_cases(reward):
     assert not wrong, wrong
     assert result.components["correct"] == [1.0 if c[2] else 0.0 for c in CASES]
     assert set(result.scores) == {5.0, -5.0}
-    assert result.metrics["reward/no_answer"] == 2.0  # "the answer is 42" and the unclosed box
+    assert result.metrics["reward/no_answer"] == 2.0  # "42 is what I get" and the unclosed box
     assert result.metrics["reward/timeouts"] == 0.0
     assert result.metrics["reward/grader_errors"] == 0.0
 
@@ -82,7 +84,7 @@ def test_length_mismatch_is_an_error(reward):
 
 def test_score_from_a_worker_thread(reward):
     out: List[float] = []
-    thread = threading.Thread(target=lambda: out.extend(reward.score(["\\boxed{\\frac{2}{4}}"], [["0.5"]]).scores))
+    thread = threading.Thread(target=lambda: out.extend(reward.score(["\\boxed{\\sqrt{2}}"], [["1.414214"]]).scores))
     thread.start()
     thread.join(30)
     assert out == [5.0]  # math-verify's signal.alarm would fail on a thread; the graders run it instead
@@ -123,37 +125,61 @@ def test_gold_answer():
 def test_hostile_responses_are_bounded():
     r = MathReward(MathRewardConfig(timeout_s=1.0))
     try:
-        r.score(["\\boxed{\\frac{1}{2}}"], [["0.5"]])  # start the graders outside the timed part
+        r.score(["\\boxed{\\sqrt{2}}"], [["1.414214"]])  # start the graders outside the timed part
         megabyte = "x " * 500_000
         responses = [
-            POWER_TOWER,
-            FACTORIAL_BOMB,
+            POWER_TOWER,  # refused by the guards, never reaches sympy
+            FACTORIAL_BOMB,  # refused by the guards
             megabyte + "\\boxed{\\frac{2}{4}}",  # 1 MB of text, a sound answer at the end
             megabyte,  # 1 MB, no box
             "\\boxed{" + "9" * 1_000_000 + "}",  # a 1 MB answer: too long to parse
             "\\boxed{" + "(" * 500_000,  # an unclosed 1 MB box
             "\\boxed{\\frac{1}{2}}",
+            SLOW_BUT_ALLOWED,  # reaches a grader: bounded by the 1 s deadline
         ]
         start = time.monotonic()
-        result = r.score(responses, [["\\boxed{7}"], ["7"], ["0.5"], ["7"], ["9"], ["7"], ["0.5"]])
+        result = r.score(responses, [["\\boxed{7}"], ["7"], ["0.5"], ["7"], ["9"], ["7"], ["0.5"], ["x^2"]])
         elapsed = time.monotonic() - start
     finally:
         r.close()
-    assert result.components["correct"] == [0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
-    assert result.metrics["reward/timeouts"] == 2.0
+    assert result.components["correct"] == [0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    assert result.metrics["reward/guard_rejections"] == 2.0
     assert result.metrics["reward/answer_too_long"] == 2.0
     assert result.metrics["reward/no_answer"] == 1.0
-    assert elapsed < 5.0, elapsed  # two 1 s deadlines in parallel, plus slack for a loaded machine
+    assert result.metrics["reward/grader_errors"] == 0.0
+    assert elapsed < 5.0, elapsed  # at most one 1 s deadline, plus slack for a loaded machine
 
 
 def test_tiny_deadline_counts_timeouts():
     r = MathReward(MathRewardConfig(timeout_s=0.05, num_workers=1))
     try:
-        result = r.score([POWER_TOWER, "\\boxed{3}"], [["7"], ["3"]])
+        result = r.score([SLOW_BUT_ALLOWED, "\\boxed{3}"], [["x^2"], ["3"]])
     finally:
         r.close()
     assert result.scores == [-5.0, 5.0]  # (the plain integers need no grader, so no race with 50 ms)
     assert result.metrics["reward/timeouts"] == 1.0
+
+
+def test_metrics_name_every_counter(reward):
+    result = reward.score(["\\boxed{1}"], [["1"]])
+    assert set(result.metrics) == {
+        "reward/timeouts",
+        "reward/no_answer",
+        "reward/answer_too_long",
+        "reward/grader_errors",
+        "reward/guard_rejections",
+        "reward/unsafe_golds",
+    }
+
+
+def test_box_only_config():
+    r = MathReward(MathRewardConfig(answer_phrases=False, num_workers=1))
+    try:
+        result = r.score(["The answer is 7.", "\\boxed{7}"], [["7"], ["7"]])
+    finally:
+        r.close()
+    assert result.scores == [-5.0, 5.0]
+    assert result.metrics["reward/no_answer"] == 1.0
 
 
 def test_overrunning_child_is_killed_and_its_chunk_resubmitted():
@@ -186,11 +212,11 @@ def test_dead_child_is_an_error_and_the_rest_completes():
 
 def test_close_stops_the_graders_and_the_pool_restarts():
     r = MathReward(MathRewardConfig(num_workers=1))
-    assert r.score(["\\boxed{\\frac{1}{2}}"], [["0.5"]]).scores == [5.0]
+    assert r.score(["\\boxed{\\sqrt{2}}"], [["1.414214"]]).scores == [5.0]  # needs a grader process
     pids = [c.proc.pid for c in r.pool._children]
     r.close()
     assert all(_gone(pid) for pid in pids)
-    assert r.score(["\\boxed{\\frac{1}{2}}"], [["0.5"]]).scores == [5.0]  # lazily started again
+    assert r.score(["\\boxed{\\sqrt{2}}"], [["1.414214"]]).scores == [5.0]  # lazily started again
     r.close()
 
 
