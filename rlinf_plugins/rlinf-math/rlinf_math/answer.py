@@ -82,7 +82,7 @@ def _last_command(text: str, end: int) -> Tuple[int, str]:
     return best, best_cmd
 
 
-def _group_end(text: str, open_pos: int, limit: int) -> int:
+def group_end(text: str, open_pos: int, limit: int) -> int:
     """Index of the ``}`` closing the group opened at ``text[open_pos] == "{"``, -1 if it is
     not closed before ``limit``. Escaped characters (``\\{``, ``\\}``) never count."""
     depth = 0
@@ -118,7 +118,7 @@ def _box_at(text: str, pos: int, cmd: str, max_chars: int) -> Tuple[str, Optiona
         j += 1
     if j < n and text[j] == "{":
         limit = min(n, j + max_chars + 2)
-        close = _group_end(text, j, limit)
+        close = group_end(text, j, limit)
         if close < 0:
             return (TOO_LONG if limit < n else NO_ANSWER), None, n
         content = _clean_box(text[j + 1 : close])

@@ -45,6 +45,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Dict, Optional, Tuple
 
+from rlinf_math.answer import group_end
+
 __all__ = ["Normalized", "Number", "normalize", "number", "numbers_equal", "units_conflict"]
 
 
@@ -91,25 +93,6 @@ _WS = re.compile(r"\s+")
 # ----------------------------------------------------------------------------------------
 # Brace-aware rewriting of \cmd{...}
 # ----------------------------------------------------------------------------------------
-def _group_end(s: str, open_pos: int) -> int:
-    depth = 0
-    i = open_pos
-    n = len(s)
-    while i < n:
-        ch = s[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
-
-
 def _rewrite_groups(s: str, pattern: "re.Pattern[str]", fn: Callable[[str, str], str]) -> str:
     """Replace each ``\\name{content}`` matched by ``pattern`` (which ends at the ``{``)
     with ``fn(name, content)``; braces matched, left to right, one pass."""
@@ -120,7 +103,7 @@ def _rewrite_groups(s: str, pattern: "re.Pattern[str]", fn: Callable[[str, str],
         if m is None:
             break
         open_pos = m.end() - 1
-        close = _group_end(s, open_pos)
+        close = group_end(s, open_pos, len(s))
         if close < 0:
             break
         out.append(s[pos : m.start()])
