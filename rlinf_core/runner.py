@@ -92,8 +92,14 @@ def _check_output_dir_writable(path: str) -> None:
 
 
 def _chunks(items: List[Any], n: int) -> List[List[Any]]:
-    size = len(items) // n
-    return [items[i * size : (i + 1) * size] for i in range(n)]
+    """``items`` cut into ``n`` consecutive chunks whose sizes differ by at most one (none lost)."""
+    q, r = divmod(len(items), n)
+    out, start = [], 0
+    for i in range(n):
+        end = start + q + (1 if i < r else 0)
+        out.append(items[start:end])
+        start = end
+    return out
 
 
 def actor_shards(n: int, global_batch_size: int, world: int, seed: int, step: int) -> List[List[int]]:
@@ -253,10 +259,12 @@ class Trainer:
         texts = batch.response_texts or []
         if len(texts) != len(batch):
             raise RuntimeError(f"rollout backend '{cfg.rollout.backend}' did not decode response_texts")
-        idx_chunks = _chunks(list(range(len(batch))), reward.world_size)
-        results = reward.call_each(
-            "score", [([texts[i] for i in c], [batch.answers[i] for i in c]) for c in idx_chunks]
-        ).wait()
+        futures = [
+            reward.call("score", [texts[i] for i in c], [batch.answers[i] for i in c], ranks=[r])
+            for r, c in enumerate(_chunks(list(range(len(batch))), reward.world_size))
+            if c
+        ]
+        results = [res for f in futures for res in f.wait()]
         merged = merge_rewards(results)
         batch.rewards = torch.tensor(merged.scores, dtype=torch.float32)
         batch.reward_components = {k: torch.tensor(v, dtype=torch.float32) for k, v in merged.components.items()}
@@ -296,10 +304,8 @@ class Trainer:
     def _generate(self, prompt_ids: List[List[int]], sampling: SamplingParams, seed: int) -> List[str]:
         """Texts for ``prompt_ids`` (one sample each), spread over the rollout ranks."""
         rollout = self.groups["rollout"]
-        size = -(-len(prompt_ids) // rollout.world_size)
         futures = []
-        for r in range(rollout.world_size):
-            chunk = prompt_ids[r * size : (r + 1) * size]
+        for r, chunk in enumerate(_chunks(prompt_ids, rollout.world_size)):
             if chunk:
                 uids = [str(i) for i in range(len(chunk))]
                 request = RolloutRequest(Ragged.from_list(chunk), uids, [[""]] * len(chunk), 1, seed=seed + r, sampling=sampling)

@@ -112,3 +112,11 @@ def test_cli_run_writes_mlflow_checkpoints_and_curves(plugin_site, tiny_checkpoi
     assert os.path.exists(os.path.join(out, "checkpoints", "step_000002", "manifest.json"))
     assert os.path.getsize(os.path.join(out, "curves.png")) > 10_000
     assert len(open(os.path.join(out, "metrics.jsonl")).readlines()) == 2
+
+
+def test_work_is_split_over_ranks_without_losing_items():
+    from rlinf_core.runner import _chunks
+
+    assert _chunks(list(range(7)), 3) == [[0, 1, 2], [3, 4], [5, 6]]
+    assert _chunks([1], 3) == [[1], [], []]
+    assert sum(len(c) for c in _chunks(list(range(128)), 3)) == 128
