@@ -668,6 +668,24 @@ def _model_state(path: str) -> Dict[str, "torch.Tensor"]:
     return AutoModelForCausalLM.from_pretrained(path).state_dict()
 
 
+def _backend_config(
+    rep: "_Report", kind: str, name: Optional[str], cls: type, registry: Any, config: Any,
+    model_path: Optional[str], fresh_process: bool,
+) -> Any:
+    """The backend's config with ``model_path`` applied, after the interface checks; None when
+    there is no model to run (an interface-only check, finished with the by-name check)."""
+    cfg = _config(rep, kind, cls, config)
+    if model_path is not None:
+        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, model_path=str(model_path)))
+    _check_complete(rep, cls)
+    rep.stop_if_any()
+    if not cfg.model.model_path:
+        _check_by_name(rep, kind, name, cls, registry, fresh_process)
+        rep.stop_if_any()
+        return None
+    return cfg
+
+
 def check_rollout_backend(
     backend: PluginRef,
     config: Any = None,
@@ -694,16 +712,10 @@ def check_rollout_backend(
         overrides = {"model": {"model_path": str(model_path)}}
     if config is None:
         config = {**overrides, "max_new_tokens": max_new_tokens}
-    cfg = _config(rep, "rollout_backends", cls, config)
-    if model_path is not None:
-        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, model_path=str(model_path)))
-    _check_complete(rep, cls)
-    rep.stop_if_any()
-    path = cfg.model.model_path
-    if not path:
-        _check_by_name(rep, "rollout_backends", name, cls, registry, fresh_process)
-        rep.stop_if_any()
+    cfg = _backend_config(rep, "rollout_backends", name, cls, registry, config, model_path, fresh_process)
+    if cfg is None:
         return None
+    path = cfg.model.model_path
 
     engine = cls(cfg, rank=0, world_size=1)
     engine.load()
@@ -879,16 +891,10 @@ def check_train_backend(
             "micro_batch_size": 2,
             "optim": {"lr": 1e-3, "weight_decay": 0.0, "lr_warmup_steps": 0},
         }
-    cfg = _config(rep, "train_backends", cls, config)
-    if model_path is not None:
-        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, model_path=str(model_path)))
-    _check_complete(rep, cls)
-    rep.stop_if_any()
-    path = cfg.model.model_path
-    if not path:
-        _check_by_name(rep, "train_backends", name, cls, registry, fresh_process)
-        rep.stop_if_any()
+    cfg = _backend_config(rep, "train_backends", name, cls, registry, config, model_path, fresh_process)
+    if cfg is None:
         return None
+    path = cfg.model.model_path
 
     engine = cls(cfg, rank=0, world_size=1)
     engine.load(TrainSetup(seed=0, temperature=temperature, total_optimizer_steps=4))
