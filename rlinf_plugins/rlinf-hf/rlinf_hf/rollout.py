@@ -1,11 +1,17 @@
-"""HF rollout backend: batched sampling with transformers' generate() and its KV cache.
+"""HF rollout backend: batched sampling from a transformers model with a KV cache.
 
 Samples ``group_size`` responses per prompt (left-padded batches), stops each at EOS,
 and returns the response token ids with their log-probs under the sampling distribution:
-log-softmax of the *processed* scores (temperature, top-k, top-p applied), which is what
-the tokens were drawn from (greedy decoding, temperature 0, reports the raw log-softmax). With top_p=1 and top_k=-1 these equal the trainer's
-log-softmax(logits / temperature), so ``algorithm.recompute_logprobs: false`` is exact
-up to float error. New weights arrive as a full state dict from the trainer.
+log-softmax of the *processed* logits (temperature, top-k, top-p applied), which is what
+the tokens were drawn from (greedy decoding, temperature 0, reports the raw log-softmax).
+With top_p=1 and top_k=-1 these equal the trainer's log-softmax(logits / temperature), so
+``algorithm.recompute_logprobs: false`` is exact up to float error. New weights arrive as
+a full state dict from the trainer.
+
+Two decode loops (``rollout.engine``): ``compact`` (default, :mod:`rlinf_hf.decode`: finished
+rows leave the batch, no per-token vocabulary bookkeeping; ~2-4x faster on a CPU) and
+``generate`` (transformers' ``generate()``, kept as the reference the compact loop is tested
+against).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from rlinf_core import Ragged, RolloutBackend, RolloutRequest, SamplingParams, T
 from rlinf_core.config import RolloutConfig, doc
 from rlinf_core.errors import ConfigError
 from rlinf_core.models import load_tokenizer
+from rlinf_hf.decode import decode
 from rlinf_hf.sampling import generate_kwargs
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -30,6 +37,13 @@ class HFRolloutConfig(RolloutConfig):
         256, "Sequences per generate() call; lower it if generation runs out of memory.", ge=1
     )
     device: str = doc("auto", "Device: auto (CUDA if visible, else CPU), cpu or cuda.", choices=("auto", "cpu", "cuda"))
+    engine: str = doc(
+        "compact",
+        "Decode loop: compact (rlinf's: prefill of the last position only, finished rows leave the batch and "
+        "KV cache; see rlinf_hf.decode) or generate (transformers' generate()). Same sampling distribution, "
+        "different random draws.",
+        choices=("compact", "generate"),
+    )
 
 
 class HFRollout(RolloutBackend):
@@ -57,7 +71,7 @@ class HFRollout(RolloutBackend):
         self.eos_ids = eos_ids
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos_ids[0]
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def generate(self, request: RolloutRequest) -> TrajectoryBatch:
         c = self.config
         s = request.sampling or SamplingParams(c.temperature, c.top_p, c.top_k, c.max_new_tokens)
@@ -85,6 +99,13 @@ class HFRollout(RolloutBackend):
         )
 
     def _generate_chunk(self, prompts: List[torch.Tensor], kwargs: Dict[str, Any]):
+        if self.config.engine == "compact":
+            d = decode(
+                self.model, prompts, temperature=kwargs.get("temperature", 0.0) if kwargs["do_sample"] else 0.0,
+                top_k=kwargs.get("top_k", 0), top_p=kwargs.get("top_p", 1.0), max_new_tokens=kwargs["max_new_tokens"],
+                eos_ids=self.eos_ids, pad_id=self.pad_id, device=self.device,
+            )
+            return d.responses, d.logprobs, d.truncated
         width = max(len(p) for p in prompts)
         input_ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)
         attention = torch.zeros((len(prompts), width), dtype=torch.long)

@@ -127,16 +127,25 @@ class TorchTrainBackend(TrainBackend):
     def train_step(self, batch, algorithm, num_minibatches: int, recompute_logprobs: bool) -> Dict[str, float]:
         if batch.advantages is None:
             raise ValueError("train_step needs batch.advantages (compute them with the algorithm first)")
-        old = self.compute_logprobs(batch)[0] if recompute_logprobs else batch.response_logprobs
-        # Same weights, same tokens: a large gap means the rollout and the trainer disagree
-        # (precision, sampling settings, weight sync) and the importance ratios are off.
-        gap = (old.values - batch.response_logprobs.values).abs().max() if old.values.numel() else torch.tensor(0.0)
-        gap = float(D.all_reduce(gap.reshape(1).double(), op=torch.distributed.ReduceOp.MAX)[0])
-        ref = self._score(self.reference, batch)[0] if self.reference is not None else None
         n = len(batch)
         if n % num_minibatches:
             raise ValueError(f"{n} sequences on rank {self.rank} do not split into {num_minibatches} minibatches")
         per_mb = n // num_minibatches
+        # Old log-probs, one tensor per row. With recomputation, the first minibatch's come from
+        # its own training forward (detached): no update has happened yet, so they are exactly
+        # what a separate pass would give, and a one-update step needs no extra forward at all.
+        # Only the later minibatches' rows are scored up front, before the first update.
+        old: List[Optional[torch.Tensor]]
+        if recompute_logprobs:
+            old = [None] * n
+            later = list(range(per_mb, n))
+            if later:
+                scored = self.compute_logprobs(batch.select(later))[0]
+                for j, i in enumerate(later):
+                    old[i] = scored[j]
+        else:
+            old = [batch.response_logprobs[i] for i in range(n)]
+        ref = self._score(self.reference, batch)[0] if self.reference is not None else None
         self.model.train()
         totals: Dict[str, float] = {}
         maxima: Dict[str, float] = {}
@@ -177,11 +186,22 @@ class TorchTrainBackend(TrainBackend):
         metrics["train/early_stopped_minibatches"] = float(counts["early_stopped"])
         metrics["train/skipped_updates"] = float(counts["skipped"])
         metrics["train/optimizer_steps"] = float(counts["updates"])
-        metrics["train/rollout_logprob_diff_max"] = gap
+        # Same weights, same tokens: a large gap means the rollout and the trainer disagree
+        # (precision, sampling settings, weight sync) and the importance ratios are off.
+        gap = torch.tensor(0.0)
+        if recompute_logprobs and batch.response_logprobs.values.numel():
+            gap = (torch.cat([o for o in old if o is not None]) - batch.response_logprobs.values).abs().max()
+        metrics["train/rollout_logprob_diff_max"] = float(
+            D.all_reduce(gap.reshape(1).double(), op=torch.distributed.ReduceOp.MAX)[0]
+        )
         return metrics
 
-    def _minibatch(self, batch, rows, old: Ragged, ref: Optional[Ragged], algorithm) -> Dict[str, float]:
-        """Forward/backward over the micro-batches of one minibatch; returns its metrics reduced over ranks."""
+    def _minibatch(self, batch, rows, old: List[Optional[torch.Tensor]], ref: Optional[Ragged], algorithm) -> Dict[str, float]:
+        """Forward/backward over the micro-batches of one minibatch; returns its metrics reduced over ranks.
+
+        Rows whose ``old`` entry is None take this forward's detached log-probs as old ones (and
+        the entry is filled in, for later epochs): the weights have not changed since the rollout's
+        step began."""
         local_tokens = float(sum(int(batch.response_ids.lengths[i]) for i in rows))
         totals = D.all_reduce(torch.tensor([local_tokens, float(len(rows))], dtype=torch.float64))
         num_tokens, num_seqs = float(totals[0]), float(totals[1])
@@ -196,10 +216,14 @@ class TorchTrainBackend(TrainBackend):
                     self.model, [batch.prompt_ids[i] for i in mrows], [batch.response_ids[i] for i in mrows]
                 )
                 adv = torch.repeat_interleave(batch.advantages[mrows], lengths).to(logp.device)
+                if any(old[i] is None for i in mrows):
+                    for i, piece in zip(mrows, torch.split(logp.detach().float().cpu(), lengths.tolist())):
+                        if old[i] is None:
+                            old[i] = piece
                 out = algorithm.compute_loss(
                     LossInputs(
                         logprobs=logp,
-                        old_logprobs=torch.cat([old[i] for i in mrows]).to(logp.device),
+                        old_logprobs=torch.cat([old[i] for i in mrows]).to(logp.device, logp.dtype),
                         advantages=adv,
                         seq_lengths=lengths,
                         num_tokens=num_tokens,

@@ -72,6 +72,29 @@ def test_train_step_moves_logprobs_toward_advantage(tiny_checkpoint, make_batch)
         assert key in metrics
 
 
+def _with_logprobs(batch, logprobs):
+    batch.response_logprobs = logprobs
+    return batch
+
+
+@pytest.mark.parametrize("num_minibatches,epochs", [(1, 1), (2, 1), (2, 2)])
+def test_old_logprobs_from_the_first_forward_equal_a_separate_pass(tiny_checkpoint, make_batch, num_minibatches, epochs):
+    """recompute_logprobs takes the first minibatch's old log-probs from its own forward; the
+    updates equal those of a run handed exactly recomputed old log-probs up front."""
+    reused, explicit = backend(tiny_checkpoint, num_epochs=epochs), backend(tiny_checkpoint, num_epochs=epochs)
+    batch = make_batch(n=8, seed=3)
+    exact = explicit.compute_logprobs(batch)[0]
+    algo = GRPO(GRPOConfig())
+    m1 = reused.train_step(batch, algo, num_minibatches=num_minibatches, recompute_logprobs=True)
+    m2 = explicit.train_step(_with_logprobs(make_batch(n=8, seed=3), exact), algo, num_minibatches=num_minibatches,
+                             recompute_logprobs=False)
+    for a, b in zip(reused.model.parameters(), explicit.model.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+    for key in ("train/policy_loss", "train/ratio", "train/clip_fraction", "train/grad_norm"):
+        assert m1[key] == pytest.approx(m2[key], abs=1e-5), key
+    assert m1["train/rollout_logprob_diff_max"] > 0  # the batch's logprobs are zeros: a real gap is reported
+
+
 def test_early_stop_skips_the_update(tiny_checkpoint, make_batch):
     b = backend(tiny_checkpoint)
     batch = make_batch()
