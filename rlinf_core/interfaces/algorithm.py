@@ -62,6 +62,14 @@ class Algorithm(ABC):
         """Whether :meth:`compute_loss` needs the initial policy's log-probs (e.g. a KL term)."""
         return False
 
+    @property
+    def zero_advantage_is_inert(self) -> bool:
+        """Whether a trajectory whose advantage is exactly 0 adds exactly nothing to
+        :meth:`compute_loss` or its gradient (no KL, entropy or other per-token term), given
+        the minibatch's token and sequence counts. Train backends may then skip forwarding
+        it. Default False: only claim it when it is true."""
+        return False
+
     @abstractmethod
     def compute_advantages(self, batch: TrajectoryBatch) -> "torch.Tensor":
         """One advantage per trajectory, from ``batch.rewards`` and ``batch.group_ids``."""

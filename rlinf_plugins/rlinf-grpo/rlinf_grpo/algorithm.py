@@ -28,6 +28,11 @@ class GRPO(Algorithm):
     def needs_ref_logprobs(self) -> bool:
         return self.config.kl_beta > 0
 
+    @property
+    def zero_advantage_is_inert(self) -> bool:
+        # A=0 makes both clipped terms -0*ratio = 0 (dual clip too); only a KL term would remain.
+        return self.config.kl_beta == 0
+
     def compute_advantages(self, batch: TrajectoryBatch) -> torch.Tensor:
         if batch.rewards is None:
             raise ValueError("GRPO.compute_advantages needs batch.rewards (score the batch first)")

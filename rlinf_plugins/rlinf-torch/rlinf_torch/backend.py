@@ -36,7 +36,12 @@ class TorchActorConfig(ActorConfig):
     device: str = doc("auto", "Device: auto (CUDA if visible, else CPU), cpu or cuda.", choices=("auto", "cpu", "cuda"))
     gradient_checkpointing: bool = doc(False, "Recompute activations in backward to save memory.")
     pack_row_tokens: int = doc(
-        512, "Tokens per packed row: sequences share rows up to this length (attention cost grows with its square).", ge=1
+        0,
+        "Row layout of a forward pass. 0: one sequence per row, right-padded, plain causal attention (fastest on "
+        "CPU; micro-batches are cut from length-sorted sequences, so padding stays small). N > 0: pack sequences "
+        "into rows of up to N tokens with a block-diagonal mask (less padding, O(N^2) attention; free with "
+        "FlashAttention-2 on GPUs).",
+        ge=0,
     )
 
 
@@ -100,20 +105,31 @@ class TorchTrainBackend(TrainBackend):
         )
         return logp, entropy, packed.response_lengths
 
-    def _micro_batches(self, rows: List[int]) -> List[List[int]]:
+    def _micro_batches(self, rows: List[int], lengths: Optional[torch.Tensor] = None) -> List[List[int]]:
+        """Cut ``rows`` into micro-batches; with ``lengths``, from rows sorted by length so each
+        micro-batch holds sequences of similar length (less padding). Gradient accumulation
+        sums over micro-batches, so their composition does not change the update."""
         m = self.config.micro_batch_size
+        if lengths is not None:
+            rows = sorted(rows, key=lambda i: int(lengths[i]))
         return [rows[i : i + m] for i in range(0, len(rows), m)]
 
     @torch.no_grad()
     def _score(self, model: torch.nn.Module, batch: TrajectoryBatch) -> Tuple[Ragged, Ragged]:
-        logps, ents = [], []
-        for rows in self._micro_batches(list(range(len(batch)))):
+        n = len(batch)
+        logps: List[Optional[torch.Tensor]] = [None] * n
+        ents: List[Optional[torch.Tensor]] = [None] * n
+        for rows in self._micro_batches(list(range(n)), self._sequence_lengths(batch)):
             lp, ent, lengths = self._forward(
                 model, [batch.prompt_ids[i] for i in rows], [batch.response_ids[i] for i in rows]
             )
-            logps += list(torch.split(lp.float().cpu(), lengths.tolist()))
-            ents += list(torch.split(ent.float().cpu(), lengths.tolist()))
+            for i, a, b in zip(rows, torch.split(lp.float().cpu(), lengths.tolist()), torch.split(ent.float().cpu(), lengths.tolist())):
+                logps[i], ents[i] = a, b
         return Ragged.from_list(logps, dtype=torch.float32), Ragged.from_list(ents, dtype=torch.float32)
+
+    @staticmethod
+    def _sequence_lengths(batch: TrajectoryBatch) -> torch.Tensor:
+        return batch.prompt_ids.lengths + batch.response_ids.lengths
 
     def compute_logprobs(self, batch: TrajectoryBatch) -> Tuple[Ragged, Ragged]:
         was_training = self.model.training
@@ -149,7 +165,7 @@ class TorchTrainBackend(TrainBackend):
         self.model.train()
         totals: Dict[str, float] = {}
         maxima: Dict[str, float] = {}
-        counts = {"early_stopped": 0, "skipped": 0, "updates": 0}
+        counts = {"early_stopped": 0, "skipped": 0, "updates": 0, "inert": 0.0}
         grad_norms: List[float] = []
         weight = 0.0
         for _ in range(self.config.num_epochs):
@@ -157,6 +173,7 @@ class TorchTrainBackend(TrainBackend):
                 rows = list(range(m * per_mb, (m + 1) * per_mb))
                 stats = self._minibatch(batch, rows, old, ref, algorithm)
                 w = stats.pop("_tokens")
+                counts["inert"] += stats.pop("_inert_sequences")
                 for k, v in stats.items():
                     if k.endswith("_max"):
                         maxima[k] = max(maxima.get(k, -math.inf), v)
@@ -186,11 +203,14 @@ class TorchTrainBackend(TrainBackend):
         metrics["train/early_stopped_minibatches"] = float(counts["early_stopped"])
         metrics["train/skipped_updates"] = float(counts["skipped"])
         metrics["train/optimizer_steps"] = float(counts["updates"])
+        # Sequences not forwarded because their zero advantage makes them inert (per rank, per epoch summed).
+        metrics["train/skipped_zero_advantage_seqs"] = float(counts["inert"])
         # Same weights, same tokens: a large gap means the rollout and the trainer disagree
         # (precision, sampling settings, weight sync) and the importance ratios are off.
         gap = torch.tensor(0.0)
-        if recompute_logprobs and batch.response_logprobs.values.numel():
-            gap = (torch.cat([o for o in old if o is not None]) - batch.response_logprobs.values).abs().max()
+        if recompute_logprobs:
+            gaps = [(o - batch.response_logprobs[i]).abs().max() for i, o in enumerate(old) if o is not None and o.numel()]
+            gap = torch.stack(gaps).max() if gaps else gap
         metrics["train/rollout_logprob_diff_max"] = float(
             D.all_reduce(gap.reshape(1).double(), op=torch.distributed.ReduceOp.MAX)[0]
         )
@@ -201,15 +221,28 @@ class TorchTrainBackend(TrainBackend):
 
         Rows whose ``old`` entry is None take this forward's detached log-probs as old ones (and
         the entry is filled in, for later epochs): the weights have not changed since the rollout's
-        step began."""
+        step began. When the algorithm says a zero advantage is inert, rows with advantage exactly
+        0 (e.g. GRPO groups whose samples all scored the same) are not forwarded at all: their
+        loss and gradient are exactly 0, and they still count in the minibatch's token and
+        sequence totals, so the update is the one the full minibatch gives. Metrics then
+        describe the trained tokens."""
         local_tokens = float(sum(int(batch.response_ids.lengths[i]) for i in rows))
         totals = D.all_reduce(torch.tensor([local_tokens, float(len(rows))], dtype=torch.float64))
         num_tokens, num_seqs = float(totals[0]), float(totals[1])
+        active = rows
+        if algorithm.zero_advantage_is_inert:
+            active = [i for i in rows if float(batch.advantages[i]) != 0.0]
+        micro = self._micro_batches(active, self._sequence_lengths(batch))
+        count = len(micro)
+        if self.world_size > 1:  # every rank must run as many backward passes (gradient all-reduce)
+            count = int(D.all_reduce(torch.tensor([float(count)]), op=torch.distributed.ReduceOp.MAX)[0])
         sums: Dict[str, float] = {}
         maxima: Dict[str, float] = {}
-        micro = self._micro_batches(rows)
-        for j, mrows in enumerate(micro):
-            sync = j == len(micro) - 1
+        trained_tokens = 0.0
+        for j in range(count):
+            real = j < len(micro)
+            mrows = micro[j] if real else rows[:1]  # a zero-weighted stand-in keeps the ranks in step
+            sync = j == count - 1
             ctx = self.model.no_sync() if (not sync and hasattr(self.model, "no_sync")) else contextlib.nullcontext()
             with ctx:
                 logp, entropy, lengths = self._forward(
@@ -233,8 +266,11 @@ class TorchTrainBackend(TrainBackend):
                 )
                 # Data-parallel backends average gradients over ranks; the loss is already a
                 # share of the global minibatch mean, so scale the average back to a sum.
-                (out.loss * self.world_size).backward()
+                (out.loss * (self.world_size if real else 0.0)).backward()
+            if not real:
+                continue
             tokens = float(logp.numel())
+            trained_tokens += tokens
             out.metrics["train/entropy_loss"] = float(entropy.detach().mean()) if tokens else 0.0
             out.metrics["train/loss"] = float(out.loss.detach()) * num_tokens / max(tokens, 1.0)
             for k, v in out.metrics.items():
@@ -242,14 +278,22 @@ class TorchTrainBackend(TrainBackend):
                     maxima[k] = max(maxima.get(k, -math.inf), v)
                 else:
                     sums[k] = sums.get(k, 0.0) + v * tokens
+        if count == 0:
+            # Every row of the minibatch is inert on every rank: the full computation's gradient
+            # is exactly zero, and the optimizer must still see zeros (AdamW's moments move on),
+            # not missing gradients (which it would skip).
+            for p in self.model.parameters():
+                if p.grad is None:
+                    p.grad = torch.zeros_like(p)
         keys = sorted(sums)
-        reduced = D.all_reduce(torch.tensor([sums[k] for k in keys] + [local_tokens], dtype=torch.float64))
+        reduced = D.all_reduce(torch.tensor([sums[k] for k in keys] + [trained_tokens], dtype=torch.float64))
         stats = {k: float(reduced[i]) / max(float(reduced[-1]), 1e-9) for i, k in enumerate(keys)}
         if maxima:
             mkeys = sorted(maxima)
             mx = D.all_reduce(torch.tensor([maxima[k] for k in mkeys], dtype=torch.float64), op=torch.distributed.ReduceOp.MAX)
             stats.update({k: float(mx[i]) for i, k in enumerate(mkeys)})
         stats["_tokens"] = float(reduced[-1])
+        stats["_inert_sequences"] = float(len(rows) - len(active))
         return stats
 
     # -- weights out ----------------------------------------------------------------------

@@ -32,18 +32,30 @@ def test_pack_layout():
 def test_pack_into_rows_with_padding():
     prompts = [torch.tensor([1, 2]), torch.tensor([3]), torch.tensor([8, 8, 8])]
     responses = [torch.tensor([4, 5, 6]), torch.tensor([7]), torch.tensor([9])]
-    p = pack(prompts, responses, row_tokens=5, pad_id=0)
-    # first-fit decreasing: [seq0 (5)], [seq2 (4), ...] then seq1 (2) does not fit the 1 token left
-    assert p.input_ids.tolist() == [[1, 2, 4, 5, 6], [8, 8, 8, 9, 0], [3, 7, 0, 0, 0]]
-    assert p.logit_index.tolist() == [1, 2, 3, 10 + 0, 5 + 2]  # original order: seq0, seq1, seq2
+    p = pack(prompts, responses, row_tokens=6, pad_id=0)
+    # first-fit decreasing: [seq0 (5)] leaves 1 token, [seq2 (4)] leaves 2, which seq1 (2) fills
+    assert p.input_ids.tolist() == [[1, 2, 4, 5, 6, 0], [8, 8, 8, 9, 3, 7]]
+    assert p.logit_index.tolist() == [1, 2, 3, 6 + 4, 6 + 2]  # original order: seq0, seq1, seq2
     assert p.targets.tolist() == [4, 5, 6, 7, 9]
     mask = p.attention_mask[:, 0]
-    assert mask[1, 4].tolist() == [False, False, False, False, True]  # padding sees only itself
-    assert not mask[1, :4, 4].any()  # and nothing sees padding
+    assert mask[0, 5].tolist() == [False] * 5 + [True]  # padding sees only itself
+    assert not mask[0, :5, 5].any()  # and nothing sees padding
+    assert mask[1, 5].tolist() == [False] * 4 + [True, True]  # seq1 sees only itself
 
 
-def test_packed_logprobs_equal_unpacked(tiny_checkpoint, make_batch):
-    b = backend(tiny_checkpoint, temperature=0.8)
+def test_one_sequence_per_row_needs_no_mask():
+    prompts = [torch.tensor([1, 2]), torch.tensor([3])]
+    responses = [torch.tensor([4, 5, 6]), torch.tensor([7])]
+    p = pack(prompts, responses, row_tokens=0, pad_id=0)
+    assert p.input_ids.tolist() == [[1, 2, 4, 5, 6], [3, 7, 0, 0, 0]]  # right padding only
+    assert p.position_ids.tolist()[1][:2] == [0, 1]
+    assert p.attention_mask is None  # causal attention is exact: padding comes last
+    assert p.logit_index.tolist() == [1, 2, 3, 5]
+
+
+@pytest.mark.parametrize("row_tokens", [0, 512])
+def test_packed_logprobs_equal_unpacked(tiny_checkpoint, make_batch, row_tokens):
+    b = backend(tiny_checkpoint, temperature=0.8, pack_row_tokens=row_tokens)
     batch = make_batch()
     logps, ents = b.compute_logprobs(batch)
     model = b.model
@@ -93,6 +105,33 @@ def test_old_logprobs_from_the_first_forward_equal_a_separate_pass(tiny_checkpoi
     for key in ("train/policy_loss", "train/ratio", "train/clip_fraction", "train/grad_norm"):
         assert m1[key] == pytest.approx(m2[key], abs=1e-5), key
     assert m1["train/rollout_logprob_diff_max"] > 0  # the batch's logprobs are zeros: a real gap is reported
+
+
+class _NotInert(GRPO):
+    """GRPO with the zero-advantage shortcut turned off: the reference computation."""
+
+    @property
+    def zero_advantage_is_inert(self) -> bool:
+        return False
+
+
+def test_zero_advantage_rows_are_skipped_without_changing_the_update(tiny_checkpoint, make_batch):
+    """Rows with advantage exactly 0 are not forwarded, yet two steps (the second with every
+    advantage 0, where AdamW still moves on its momentum) give the weights of the full computation."""
+    skipping, full = backend(tiny_checkpoint), backend(tiny_checkpoint)
+    config = GRPOConfig()
+    for step, adv in enumerate([(1.0, 0.0, -1.0, 0.0, 0.0, 2.0), (0.0,) * 6]):
+        for b, algo in ((skipping, GRPO(config)), (full, _NotInert(config))):
+            batch = make_batch(n=6, seed=5 + step, advantages=adv)
+            metrics = b.train_step(batch, algo, num_minibatches=2, recompute_logprobs=True)
+            assert metrics["train/optimizer_steps"] == 2.0
+            expected_skips = sum(a == 0.0 for a in adv) if b is skipping else 0
+            assert metrics["train/skipped_zero_advantage_seqs"] == expected_skips
+        for a, b in zip(skipping.model.parameters(), full.model.parameters()):
+            # float noise from other summation orders stays ~1e-6; a wrong update (AdamW skipping its
+            # momentum step when no gradient exists) moves weights by ~lr = 1e-3
+            assert torch.allclose(a, b, atol=1e-5), (step, float((a - b).abs().max()))
+    assert not all(torch.equal(a, b) for a, b in zip(skipping.model.parameters(), backend(tiny_checkpoint).model.parameters()))
 
 
 def test_early_stop_skips_the_update(tiny_checkpoint, make_batch):
