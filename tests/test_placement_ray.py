@@ -15,8 +15,9 @@ def test_placement_groups_and_thread_counts(ray_cluster):
         rollout = WorkerGroup.launch(EchoWorker, "rollout", placement=placement, placement_group=pg)
         actor = WorkerGroup.launch(EchoWorker, "actor", placement=placement, placement_group=pg)
         assert rollout.world_size == 1 and actor.world_size == 2
-        assert rollout.execute("threads") == [{"torch": 2, "omp": "2"}]
-        assert actor.execute("threads") == [{"torch": 1, "omp": "1"}] * 2
+        # Idle OpenMP threads sleep instead of spinning on cores collocated components use.
+        assert rollout.execute("threads") == [{"torch": 2, "omp": "2", "wait_policy": "PASSIVE"}]
+        assert actor.execute("threads") == [{"torch": 1, "omp": "1", "wait_policy": "PASSIVE"}] * 2
         assert [c.devices for c in actor.contexts] == [(2,), (3,)]
         rollout.shutdown()
         actor.shutdown()

@@ -18,7 +18,8 @@ class EchoWorker(Worker):
     def threads(self) -> dict:
         import torch
 
-        return {"torch": torch.get_num_threads(), "omp": os.environ.get("OMP_NUM_THREADS")}
+        return {"torch": torch.get_num_threads(), "omp": os.environ.get("OMP_NUM_THREADS"),
+                "wait_policy": os.environ.get("OMP_WAIT_POLICY")}
 
     def fail_on(self, bad_rank: int) -> int:
         if self.rank == bad_rank:

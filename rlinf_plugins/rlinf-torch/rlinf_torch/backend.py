@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 import math
 import os
 import random
@@ -73,6 +74,7 @@ class TorchTrainBackend(TrainBackend):
         if c.gradient_checkpointing:
             model.gradient_checkpointing_enable()
         self.flash = getattr(model.config, "_attn_implementation", "") == "flash_attention_2"
+        self.keeps_logits = "logits_to_keep" in inspect.signature(model.forward).parameters
         self.reference = None
         if setup.keep_reference:
             self.reference = copy.deepcopy(model).eval().requires_grad_(False)
@@ -98,10 +100,18 @@ class TorchTrainBackend(TrainBackend):
         kwargs = {"input_ids": packed.input_ids.to(self.device), "position_ids": packed.position_ids.to(self.device)}
         if packed.attention_mask is not None:
             kwargs["attention_mask"] = packed.attention_mask.to(self.device)
+        index = packed.logit_index
+        width = packed.input_ids.shape[1]
+        if self.config.pack_row_tokens <= 0 and self.keeps_logits:
+            # One sequence per row from column 0: no response logit sits before the shortest
+            # prompt's last token, so the LM head and softmax skip the prompt columns before it.
+            first = min(len(p) for p in prompts) - 1
+            kwargs["logits_to_keep"] = width - first
+            index = (index // width) * (width - first) + index % width - first
         with self._autocast():
             logits = model(**kwargs, use_cache=False).logits.flatten(0, 1)
         logp, entropy = token_logprobs_and_entropy(
-            logits[packed.logit_index.to(self.device)], packed.targets.to(self.device), self.setup.temperature
+            logits[index.to(self.device)], packed.targets.to(self.device), self.setup.temperature
         )
         return logp, entropy, packed.response_lengths
 

@@ -99,8 +99,13 @@ def pack(
 
 
 def token_logprobs_and_entropy(logits: torch.Tensor, targets: torch.Tensor, temperature: float):
-    """Log-prob of each target and the entropy of its distribution, softmax(logits / temperature)."""
+    """Log-prob of each target and the entropy of its distribution, softmax(logits / temperature).
+
+    The entropy is a diagnostic (no loss uses it), so it is computed outside autograd: no
+    graph over the full [tokens, vocab] distribution is kept for the backward pass.
+    """
     logp = torch.log_softmax(logits.float() / temperature, dim=-1)
     chosen = logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-    entropy = -(logp.exp() * logp).sum(-1)
+    with torch.no_grad():
+        entropy = -(logp.exp() * logp).sum(-1)
     return chosen, entropy
