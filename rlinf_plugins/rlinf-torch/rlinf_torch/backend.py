@@ -246,6 +246,10 @@ class TorchTrainBackend(TrainBackend):
         count = len(micro)
         if self.world_size > 1:  # every rank must run as many backward passes (gradient all-reduce)
             count = int(D.all_reduce(torch.tensor([float(count)]), op=torch.distributed.ReduceOp.MAX)[0])
+        # At least one pass: when every sequence is inert, a zero-weighted stand-in gives the
+        # optimizer exact zero gradients (AdamW still moves on its moments; a missing gradient
+        # would be skipped) and the step the same metric names (from that one sequence).
+        count = max(count, 1)
         sums: Dict[str, float] = {}
         maxima: Dict[str, float] = {}
         trained_tokens = 0.0
@@ -277,7 +281,7 @@ class TorchTrainBackend(TrainBackend):
                 # Data-parallel backends average gradients over ranks; the loss is already a
                 # share of the global minibatch mean, so scale the average back to a sum.
                 (out.loss * (self.world_size if real else 0.0)).backward()
-            if not real:
+            if not real and micro:
                 continue
             tokens = float(logp.numel())
             trained_tokens += tokens
@@ -288,13 +292,6 @@ class TorchTrainBackend(TrainBackend):
                     maxima[k] = max(maxima.get(k, -math.inf), v)
                 else:
                     sums[k] = sums.get(k, 0.0) + v * tokens
-        if count == 0:
-            # Every row of the minibatch is inert on every rank: the full computation's gradient
-            # is exactly zero, and the optimizer must still see zeros (AdamW's moments move on),
-            # not missing gradients (which it would skip).
-            for p in self.model.parameters():
-                if p.grad is None:
-                    p.grad = torch.zeros_like(p)
         keys = sorted(sums)
         reduced = D.all_reduce(torch.tensor([sums[k] for k in keys] + [trained_tokens], dtype=torch.float64))
         stats = {k: float(reduced[i]) / max(float(reduced[-1]), 1e-9) for i, k in enumerate(keys)}
