@@ -19,7 +19,7 @@ class EchoWorker(Worker):
         import torch
 
         return {"torch": torch.get_num_threads(), "omp": os.environ.get("OMP_NUM_THREADS"),
-                "wait_policy": os.environ.get("OMP_WAIT_POLICY")}
+                "niceness": os.nice(0)}
 
     def fail_on(self, bad_rank: int) -> int:
         if self.rank == bad_rank:

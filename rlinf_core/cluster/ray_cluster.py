@@ -33,6 +33,10 @@ def ensure_ray(address: Optional[str] = None, num_cpus: Optional[int] = None, na
             log_to_driver=True,
             configure_logging=True,
             logging_level="WARNING",
+            # Ray starts workers at niceness 15 so its daemons stay responsive on busy shared
+            # nodes; in a private embedded cluster that only makes the run's own compute yield
+            # to everything else on the machine (the driver, Ray's daemons, a monitor).
+            _system_config={"worker_niceness": 0},
         )
     else:
         try:

@@ -203,10 +203,6 @@ class WorkerGroup:
             env = dict(env_vars or {})
             threads = rp.num_threads if rp else max(1, int(num_cpus_per_rank))
             env.update({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)})
-            # Idle OpenMP threads of one process must not spin on cores that a collocated
-            # component is computing on: with libgomp's default spin-wait the math-tiny step on
-            # 2 cores took 0.77 s, with PASSIVE 0.60 s (ACTIVE: 22 s). An explicit setting wins.
-            env.setdefault("OMP_WAIT_POLICY", os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
             options: Dict[str, Any] = {"num_cpus": rp.cpu_share if rp else num_cpus_per_rank, "num_gpus": 0}
             if rp is not None and device_type == "gpu":
                 # Ray would hide every GPU from a 0-GPU actor; rlinf pins devices itself so that

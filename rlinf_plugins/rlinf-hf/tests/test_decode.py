@@ -4,16 +4,7 @@ import pytest
 import torch
 
 from rlinf_core import Ragged, RolloutRequest, SamplingParams
-from rlinf_hf import HFRollout, HFRolloutConfig
 from rlinf_hf.decode import decode, processed_logprobs, sample_inverse_cdf
-
-
-def make(tiny_checkpoint, **kw):
-    cfg = HFRolloutConfig(**{"max_new_tokens": 16, **kw})
-    cfg.model.model_path = tiny_checkpoint
-    backend = HFRollout(cfg)
-    backend.load()
-    return backend
 
 
 def prompt_ids(backend, n=6):
@@ -21,12 +12,12 @@ def prompt_ids(backend, n=6):
     return [backend.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
 
 
-def test_greedy_equals_transformers_generate(tiny_checkpoint):
+def test_greedy_equals_transformers_generate(make_rollout):
     """Prompts of different lengths (left padding) and rows finishing at different steps."""
     ids = None
     out = {}
     for engine in ("compact", "generate"):
-        backend = make(tiny_checkpoint, engine=engine)
+        backend = make_rollout(engine=engine)
         ids = ids or prompt_ids(backend)
         req = RolloutRequest(Ragged.from_list(ids), [str(i) for i in range(len(ids))], [["1"]] * len(ids), group_size=2,
                              seed=0, sampling=SamplingParams(0.0, 1.0, -1, 16))
@@ -38,9 +29,9 @@ def test_greedy_equals_transformers_generate(tiny_checkpoint):
     assert torch.equal(a.truncated, b.truncated)
 
 
-def test_rows_that_finish_early_do_not_disturb_the_others(tiny_checkpoint):
+def test_rows_that_finish_early_do_not_disturb_the_others(make_rollout):
     """Greedy decoding of a batch equals decoding each prompt alone, though finished rows leave the cache."""
-    backend = make(tiny_checkpoint)
+    backend = make_rollout()
     # Make EOS likely after a few tokens for some rows: the most likely token after the first
     # prompt becomes an extra EOS id.
     prompts = [torch.tensor(p) for p in prompt_ids(backend)]
@@ -84,8 +75,8 @@ def test_inverse_cdf_sampling_is_exact_and_never_picks_filtered_tokens():
     assert torch.allclose(counts, probs.double(), atol=0.005)
 
 
-def test_sampled_logprobs_are_the_processed_distribution(tiny_checkpoint):
-    backend = make(tiny_checkpoint, temperature=0.8, top_k=12, top_p=0.9)
+def test_sampled_logprobs_are_the_processed_distribution(make_rollout):
+    backend = make_rollout(temperature=0.8, top_k=12, top_p=0.9)
     ids = prompt_ids(backend, 3)
     batch = backend.generate(RolloutRequest(Ragged.from_list(ids), ["a", "b", "c"], [["1"]] * 3, group_size=4, seed=3))
     for i in range(len(batch)):
@@ -99,8 +90,8 @@ def test_sampled_logprobs_are_the_processed_distribution(tiny_checkpoint):
 
 
 @pytest.mark.parametrize("engine", ["compact", "generate"])
-def test_both_engines_are_seeded(tiny_checkpoint, engine):
-    backend = make(tiny_checkpoint, engine=engine)
+def test_both_engines_are_seeded(make_rollout, engine):
+    backend = make_rollout(engine=engine)
     ids = prompt_ids(backend, 2)
     req = RolloutRequest(Ragged.from_list(ids), ["a", "b"], [["1"]] * 2, group_size=3, seed=11)
     a, b = backend.generate(req), backend.generate(req)

@@ -9,22 +9,14 @@ from rlinf_hf import HFRollout, HFRolloutConfig
 from rlinf_hf.sampling import generate_kwargs
 
 
-def make(tiny_checkpoint, **kw):
-    cfg = HFRolloutConfig(**{"max_new_tokens": 12, **kw})
-    cfg.model.model_path = tiny_checkpoint
-    backend = HFRollout(cfg)
-    backend.load()
-    return backend
-
-
 def request(backend, group=3, seed=7):
     prompts = ["What is 7 + 11?", "What is 14 + 22? Let's add."]
     ids = [backend.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     return RolloutRequest(Ragged.from_list(ids), ["a", "b"], [["18"], ["36"]], group_size=group, seed=seed)
 
 
-def test_group_samples_with_logprobs(tiny_checkpoint):
-    backend = make(tiny_checkpoint)
+def test_group_samples_with_logprobs(make_rollout):
+    backend = make_rollout()
     batch = backend.generate(request(backend))
     assert len(batch) == 6
     assert batch.group_ids.tolist() == [0, 0, 0, 1, 1, 1]
@@ -41,24 +33,24 @@ def test_group_samples_with_logprobs(tiny_checkpoint):
     assert len(batch.response_texts) == 6
 
 
-def test_same_seed_same_samples(tiny_checkpoint):
-    backend = make(tiny_checkpoint)
+def test_same_seed_same_samples(make_rollout):
+    backend = make_rollout()
     a = backend.generate(request(backend, seed=3))
     b = backend.generate(request(backend, seed=3))
     assert torch.equal(a.response_ids.values, b.response_ids.values)
     assert torch.allclose(a.response_logprobs.values, b.response_logprobs.values)
 
 
-def test_generation_in_small_chunks(tiny_checkpoint):
-    backend = make(tiny_checkpoint, generation_batch_size=4)
+def test_generation_in_small_chunks(make_rollout):
+    backend = make_rollout(generation_batch_size=4)
     batch = backend.generate(request(backend, group=3, seed=1))  # 6 sequences in chunks of 4 and 2
     assert len(batch) == 6 and batch.group_ids.tolist() == [0, 0, 0, 1, 1, 1]
     assert (batch.response_logprobs.lengths == batch.response_ids.lengths).all()
 
 
-def test_logprobs_match_a_plain_forward(tiny_checkpoint):
+def test_logprobs_match_a_plain_forward(make_rollout):
     """Sampling log-probs equal log-softmax(logits / T) of a plain forward (top_p=1, top_k off)."""
-    backend = make(tiny_checkpoint, temperature=0.7)
+    backend = make_rollout(temperature=0.7)
     batch = backend.generate(request(backend))
     for i in range(len(batch)):
         ids = torch.cat([batch.prompt_ids[i], batch.response_ids[i]])[None]
@@ -69,8 +61,8 @@ def test_logprobs_match_a_plain_forward(tiny_checkpoint):
         assert torch.allclose(logp, batch.response_logprobs[i], atol=1e-4)
 
 
-def test_update_weights(tiny_checkpoint):
-    backend = make(tiny_checkpoint)
+def test_update_weights(make_rollout):
+    backend = make_rollout()
     state = {k: torch.zeros_like(v) for k, v in backend.model.state_dict().items()}
     backend.update_weights(state)
     assert all(float(p.detach().abs().sum()) == 0 for p in backend.model.parameters())
