@@ -116,9 +116,12 @@ def run_tree(cmd: List[str], env: Dict[str, str], log_path: str) -> float:
     """Run ``cmd`` to completion with its output in ``log_path``; return the tree's peak PSS (MB)."""
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=os.path.dirname(HERE))
-        mem = TreeMemory(proc.pid)
+        # RLINF_BENCH_PSS_INTERVAL: seconds between PSS samples (reading smaps costs the sampled
+        # processes time too, more for the system with more processes); 0 disables sampling.
+        interval = float(os.environ.get("RLINF_BENCH_PSS_INTERVAL", "0.5"))
+        mem = TreeMemory(proc.pid, interval) if interval > 0 else None
         rc = proc.wait()
-        peak = mem.stop()
+        peak = mem.stop() if mem is not None else float("nan")
     if rc != 0:
         with open(log_path) as fh:
             tail = fh.read()[-3000:]
