@@ -24,7 +24,7 @@ from typing import Dict, List, Tuple
 
 from rlinf_core.models import load_tokenizer
 from rlinf_core.tiny import TinyModelSpec, build_tiny_checkpoint
-from rlinf_math_tiny.arithmetic import Problem, demonstrations, split_problems
+from rlinf_math_tiny.arithmetic import demonstrations, split_problems
 from rlinf_math_tiny.sft import SFTSettings, warm_start
 
 
