@@ -138,6 +138,9 @@ def test_signal_stops_at_a_safe_point_with_a_checkpoint(recipe, tmp_path, sig):
     out = str(tmp_path / "term")
     proc = cli("run", recipe, f"runner.output_dir={out}", "runner.max_steps=50", "runner.save_interval=0", background=True)
     wait_for(os.path.join(out, "metrics.jsonl"), proc)
+    deadline = time.time() + 120
+    while not series(out) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)  # the file can exist before its first step is written: signal after a real step
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0, stderr[-3000:]
