@@ -10,9 +10,9 @@ softmax(logits / T) with optional top-k / top-p (transformers' order: temperatur
 top-p), the log-prob of the drawn token under that processed distribution, and removal of rows
 that emitted EOS from the batch, the attention mask and the KV cache.
 
-Sampling semantics match ``generate(do_sample=True)``; the random draws differ (one
-``torch.multinomial`` per step over the live rows), so the two engines give different samples
-for the same seed. Greedy decoding (temperature 0) gives the same tokens as ``generate``
+Sampling semantics match ``generate(do_sample=True)``; the random draws differ (one uniform
+number per live row and step, inverted through the cumulative distribution), so the two
+engines give different samples for the same seed. Greedy decoding (temperature 0) gives the same tokens as ``generate``
 (tested) and reports the raw log-softmax, as the ``generate`` path does.
 """
 
@@ -160,13 +160,11 @@ def decode(
         tokens[live, t] = token
         logps[live, t] = logp
         done = torch.isin(token, eos)
+        lengths[live[done]] = t + 1
+        ended[live[done]] = True
         if t == max_new_tokens - 1:
-            ended[live[done]] = True
-            lengths[live[done]] = t + 1
             break
         if bool(done.any()):
-            lengths[live[done]] = t + 1
-            ended[live[done]] = True
             keep = (~done).nonzero().squeeze(-1)
             if keep.numel() == 0:
                 break
