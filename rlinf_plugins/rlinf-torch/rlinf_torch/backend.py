@@ -28,6 +28,7 @@ from rlinf_core.errors import ConfigError
 from rlinf_core.models import load_tokenizer
 from rlinf_torch import distributed as D
 from rlinf_torch.packing import pack, token_logprobs_and_entropy
+from rlinf_torch.prefix import group_by_prompt, shared_prompt_forward
 from rlinf_torch.schedule import lr_factor
 
 
@@ -43,6 +44,12 @@ class TorchActorConfig(ActorConfig):
         "into rows of up to N tokens with a block-diagonal mask (less padding, O(N^2) attention; free with "
         "FlashAttention-2 on GPUs).",
         ge=0,
+    )
+    share_prompts: bool = doc(
+        True,
+        "Rows with identical prompts (a GRPO group) run the prompt once and share its KV cache; the responses run "
+        "on top of it. Same outputs and gradients as one sequence per row (fp32 rounding), minus G-1 copies of "
+        "every prompt. Used when pack_row_tokens is 0, without gradient checkpointing, and not under multi-rank FSDP2.",
     )
 
 
@@ -75,6 +82,13 @@ class TorchTrainBackend(TrainBackend):
             model.gradient_checkpointing_enable()
         self.flash = getattr(model.config, "_attn_implementation", "") == "flash_attention_2"
         self.keeps_logits = "logits_to_keep" in inspect.signature(model.forward).parameters
+        # The prompt pass needs a KV cache (gradient checkpointing turns transformers' cache off)
+        # and a module called twice per micro-batch, which FSDP2's per-layer reshard/reduce
+        # hooks are not set up for; packed rows have their own layout.
+        self.share_prompts = (
+            c.share_prompts and c.pack_row_tokens <= 0 and not c.gradient_checkpointing
+            and not (c.strategy == "fsdp2" and self.world_size > 1)
+        )
         self.reference = None
         if setup.keep_reference:
             self.reference = copy.deepcopy(model).eval().requires_grad_(False)
@@ -96,6 +110,12 @@ class TorchTrainBackend(TrainBackend):
 
     # -- forward --------------------------------------------------------------------------
     def _forward(self, model: torch.nn.Module, prompts: List[torch.Tensor], responses: List[torch.Tensor]):
+        if self.share_prompts and group_by_prompt(prompts).shares:
+            with self._autocast():
+                return shared_prompt_forward(
+                    D.unwrap(model), model, prompts, responses, temperature=self.setup.temperature,
+                    pad_id=self.pad_id, device=self.device, keeps_logits=self.keeps_logits,
+                )
         packed = pack(prompts, responses, build_mask=not self.flash, row_tokens=self.config.pack_row_tokens, pad_id=self.pad_id)
         kwargs = {"input_ids": packed.input_ids.to(self.device), "position_ids": packed.position_ids.to(self.device)}
         if packed.attention_mask is not None:
@@ -115,12 +135,20 @@ class TorchTrainBackend(TrainBackend):
         )
         return logp, entropy, packed.response_lengths
 
-    def _micro_batches(self, rows: List[int], lengths: Optional[torch.Tensor] = None) -> List[List[int]]:
-        """Cut ``rows`` into micro-batches; with ``lengths``, from rows sorted by length so each
-        micro-batch holds sequences of similar length (less padding). Gradient accumulation
-        sums over micro-batches, so their composition does not change the update."""
+    def _micro_batches(self, batch: TrajectoryBatch, rows: List[int]) -> List[List[int]]:
+        """Cut ``rows`` into micro-batches of similar-length sequences (less padding). With shared
+        prompts, rows of one prompt stay next to each other (groups ordered by their longest
+        sequence) so that a micro-batch holds whole groups. Gradient accumulation sums over
+        micro-batches, so their composition does not change the update."""
         m = self.config.micro_batch_size
-        if lengths is not None:
+        lengths = self._sequence_lengths(batch)
+        if self.share_prompts:
+            groups: Dict[tuple, List[int]] = {}
+            for i in rows:
+                groups.setdefault(tuple(batch.prompt_ids[i].tolist()), []).append(i)
+            ordered = sorted(groups.values(), key=lambda g: max(int(lengths[i]) for i in g))
+            rows = [i for g in ordered for i in sorted(g, key=lambda i: int(lengths[i]))]
+        else:
             rows = sorted(rows, key=lambda i: int(lengths[i]))
         return [rows[i : i + m] for i in range(0, len(rows), m)]
 
@@ -129,7 +157,7 @@ class TorchTrainBackend(TrainBackend):
         n = len(batch)
         logps: List[Optional[torch.Tensor]] = [None] * n
         ents: List[Optional[torch.Tensor]] = [None] * n
-        for rows in self._micro_batches(list(range(n)), self._sequence_lengths(batch)):
+        for rows in self._micro_batches(batch, list(range(n))):
             lp, ent, lengths = self._forward(
                 model, [batch.prompt_ids[i] for i in rows], [batch.response_ids[i] for i in rows]
             )
@@ -242,7 +270,7 @@ class TorchTrainBackend(TrainBackend):
         active = rows
         if algorithm.zero_advantage_is_inert:
             active = [i for i in rows if float(batch.advantages[i]) != 0.0]
-        micro = self._micro_batches(active, self._sequence_lengths(batch))
+        micro = self._micro_batches(batch, active)
         count = len(micro)
         if self.world_size > 1:  # every rank must run as many backward passes (gradient all-reduce)
             count = int(D.all_reduce(torch.tensor([float(count)]), op=torch.distributed.ReduceOp.MAX)[0])

@@ -8,9 +8,11 @@ from rlinf_core import Ragged, TrajectoryBatch
 
 @pytest.fixture
 def make_batch():
-    def make(n=4, seed=0, max_response=7, advantages=(1.0, -1.0)):
+    def make(n=4, seed=0, max_response=7, advantages=(1.0, -1.0), share_prompts=1):
+        """``share_prompts`` consecutive rows get the same prompt tokens (a GRPO group)."""
         g = torch.Generator().manual_seed(seed)
-        prompts = [torch.randint(4, 200, (int(torch.randint(2, 6, (1,), generator=g)),), generator=g) for _ in range(n)]
+        distinct = [torch.randint(4, 200, (int(torch.randint(2, 6, (1,), generator=g)),), generator=g) for _ in range(n)]
+        prompts = [distinct[i // share_prompts].clone() for i in range(n)]
         responses = [torch.randint(4, 200, (int(torch.randint(1, max_response, (1,), generator=g)),), generator=g) for _ in range(n)]
         adv = torch.tensor(list(advantages) * (n // len(advantages)))
         return TrajectoryBatch(
