@@ -72,6 +72,35 @@ class Ragged:
         return Ragged(values=values, offsets=torch.cat(offsets))
 
 
+@dataclass(frozen=True)
+class DistinctRows:
+    """Which rows hold the same tokens: ``first[j]`` is the first row with distinct content j,
+    ``of_row[i]`` the distinct content of row i."""
+
+    first: List[int]
+    of_row: "torch.Tensor"  # [rows] long
+
+    @property
+    def repeats(self) -> bool:
+        return len(self.first) < len(self.of_row)
+
+
+def distinct_rows(rows: Sequence["torch.Tensor"]) -> DistinctRows:
+    """Group token sequences by equal content (e.g. a GRPO group's G copies of one prompt), in first-seen order."""
+    import torch
+
+    index: Dict[tuple, int] = {}
+    first: List[int] = []
+    of_row = []
+    for i, r in enumerate(rows):
+        key = tuple(r.tolist())
+        if key not in index:
+            index[key] = len(first)
+            first.append(i)
+        of_row.append(index[key])
+    return DistinctRows(first=first, of_row=torch.tensor(of_row, dtype=torch.long))
+
+
 @dataclass
 class SamplingParams:
     """Per-request sampling settings that override the rollout config (e.g. for evaluation).

@@ -57,3 +57,13 @@ def test_batch_validates_sizes():
         TrajectoryBatch(**{**b.__dict__, "response_logprobs": Ragged.from_list([[0.0]] * 4)})
     with pytest.raises(ValueError, match="2 prompts but 1 uids"):
         RolloutRequest(prompt_ids=Ragged.from_list([[1], [2]]), prompt_uids=["a"], answers=[["1"], ["2"]], group_size=2)
+
+
+def test_distinct_rows_groups_equal_tokens_in_first_seen_order():
+    from rlinf_core import distinct_rows
+
+    a, b = torch.tensor([5, 6]), torch.tensor([5, 7])
+    rows = distinct_rows([a, b, a.clone(), b, torch.tensor([5])])
+    assert rows.first == [0, 1, 4]
+    assert rows.of_row.tolist() == [0, 1, 0, 1, 2]
+    assert rows.repeats and not distinct_rows([a, b]).repeats

@@ -24,6 +24,8 @@ from typing import List, Sequence, Tuple
 
 import torch
 
+from rlinf_core import distinct_rows
+
 
 def preallocated_cache(num_layers: int, capacity: int):
     """A transformers KV cache whose layers write into buffers of ``capacity`` positions.
@@ -133,12 +135,18 @@ def decode(
     pad_id: int,
     device: torch.device,
 ) -> Decoded:
-    """Sample one response per prompt (left-padded batch); rows leave the batch at EOS."""
+    """Sample one response per prompt (left-padded batch); rows leave the batch at EOS.
+
+    Identical prompts (GRPO's G samples of one prompt) are prefilled once: the distinct
+    prompts' KV cache and last logits are then copied to every row that shares them.
+    """
     n = len(prompts)
-    width = max(len(p) for p in prompts)
-    input_ids = torch.full((n, width), pad_id, dtype=torch.long)
-    mask = torch.zeros((n, width), dtype=torch.long)
-    for i, p in enumerate(prompts):
+    rows = distinct_rows(prompts)
+    distinct, of_row = [prompts[i] for i in rows.first], rows.of_row
+    width = max(len(p) for p in distinct)
+    input_ids = torch.full((len(distinct), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(distinct), width), dtype=torch.long)
+    for i, p in enumerate(distinct):
         input_ids[i, width - len(p) :] = p
         mask[i, width - len(p) :] = 1
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
@@ -149,6 +157,10 @@ def decode(
     cache_kw = {_cache_argument(model): cache, "use_cache": True}
     out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, logits_to_keep=1, **cache_kw)
     logits = out.logits[:, -1]
+    if len(distinct) < n:
+        of_row = of_row.to(device)
+        cache.batch_select_indices(of_row)
+        logits, mask, positions = logits[of_row], mask[of_row], positions[of_row]
     next_pos = positions[:, -1:] + 1
     live = torch.arange(n, device=device)  # original row of each live row
     tokens = torch.full((n, max_new_tokens), pad_id, dtype=torch.long, device=device)

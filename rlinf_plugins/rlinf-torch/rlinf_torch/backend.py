@@ -22,13 +22,13 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 
-from rlinf_core import LossInputs, Ragged, TrainBackend, TrainSetup, TrajectoryBatch
+from rlinf_core import LossInputs, Ragged, TrainBackend, TrainSetup, TrajectoryBatch, distinct_rows
 from rlinf_core.config import ActorConfig, doc
 from rlinf_core.errors import ConfigError
 from rlinf_core.models import load_tokenizer
 from rlinf_torch import distributed as D
 from rlinf_torch.packing import pack, token_logprobs_and_entropy
-from rlinf_torch.prefix import group_by_prompt, shared_prompt_forward
+from rlinf_torch.prefix import shared_prompt_forward
 from rlinf_torch.schedule import lr_factor
 
 
@@ -110,7 +110,7 @@ class TorchTrainBackend(TrainBackend):
 
     # -- forward --------------------------------------------------------------------------
     def _forward(self, model: torch.nn.Module, prompts: List[torch.Tensor], responses: List[torch.Tensor]):
-        if self.share_prompts and group_by_prompt(prompts).shares:
+        if self.share_prompts and distinct_rows(prompts).repeats:
             with self._autocast():
                 return shared_prompt_forward(
                     D.unwrap(model), model, prompts, responses, temperature=self.setup.temperature,
@@ -143,9 +143,10 @@ class TorchTrainBackend(TrainBackend):
         m = self.config.micro_batch_size
         lengths = self._sequence_lengths(batch)
         if self.share_prompts:
-            groups: Dict[tuple, List[int]] = {}
-            for i in rows:
-                groups.setdefault(tuple(batch.prompt_ids[i].tolist()), []).append(i)
+            of_row = distinct_rows([batch.prompt_ids[i] for i in rows]).of_row.tolist()
+            groups: Dict[int, List[int]] = {}
+            for i, g in zip(rows, of_row):
+                groups.setdefault(g, []).append(i)
             ordered = sorted(groups.values(), key=lambda g: max(int(lengths[i]) for i in g))
             rows = [i for g in ordered for i in sorted(g, key=lambda i: int(lengths[i]))]
         else:

@@ -20,38 +20,12 @@ transformers causal LM that takes a cache works unchanged.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
-from typing import List, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import torch
 
+from rlinf_core import distinct_rows
 from rlinf_torch.packing import token_logprobs_and_entropy
-
-
-@dataclass(frozen=True)
-class PromptGroups:
-    """Which rows share a prompt: ``first[j]`` is the first row with distinct prompt j, ``of_row[i]`` row i's prompt."""
-
-    first: List[int]
-    of_row: torch.Tensor  # [rows] long
-
-    @property
-    def shares(self) -> bool:
-        return len(self.first) < len(self.of_row)
-
-
-def group_by_prompt(prompts: Sequence[torch.Tensor]) -> PromptGroups:
-    """Group rows by identical prompt tokens (never by group id: only equal tokens give equal keys and values)."""
-    index: dict = {}
-    first: List[int] = []
-    of_row = []
-    for i, p in enumerate(prompts):
-        key = tuple(p.tolist())
-        if key not in index:
-            index[key] = len(first)
-            first.append(i)
-        of_row.append(index[key])
-    return PromptGroups(first=first, of_row=torch.tensor(of_row, dtype=torch.long))
 
 
 def cache_argument(model: torch.nn.Module) -> str:
@@ -84,7 +58,7 @@ def shared_prompt_forward(
     for p in prompts:
         if len(p) == 0:
             raise ValueError("cannot score a response without a prompt token to condition on")
-    groups = group_by_prompt(prompts)
+    groups = distinct_rows(prompts)
     distinct = [prompts[i] for i in groups.first]
     plen = torch.tensor([len(p) for p in distinct], dtype=torch.long)
     width = int(plen.max())

@@ -176,16 +176,6 @@ def test_lr_schedule():
     assert lr_factor(5, 0, 10, "cosine", 0.0) == pytest.approx(0.5)
 
 
-def test_rows_group_by_prompt_tokens_not_by_group_id():
-    from rlinf_torch.prefix import group_by_prompt
-
-    a, b = torch.tensor([5, 6]), torch.tensor([5, 7])
-    groups = group_by_prompt([a, b, a.clone(), b, torch.tensor([5])])
-    assert groups.first == [0, 1, 4]
-    assert groups.of_row.tolist() == [0, 1, 0, 1, 2]
-    assert groups.shares and not group_by_prompt([a, b]).shares
-
-
 def test_shared_prompt_forward_equals_one_sequence_per_row(tiny_checkpoint, make_batch):
     """Prompts of different lengths, responses of 1 to 6 tokens: log-probs, entropies and
     gradients of the shared-prompt forward equal the plain per-row forward's."""
