@@ -198,7 +198,9 @@ def run_rlinf(w: Any, paths: Dict[str, str], seed: int, steps: int, out: str, ex
             # sequences the trainer did not forward (advantage exactly 0: their gradient is 0)
             "skipped_seqs": r.get("train/skipped_zero_advantage_seqs", 0.0),
         })
-    return {"system": "rlinf", "steps": steps_out, "peak_pss_mb": peak}
+    # The trainer runs a group's shared prompt once (actor.share_prompts, on by default).
+    shared = bool(extra.get("actor.share_prompts", True))
+    return {"system": "rlinf", "steps": steps_out, "peak_pss_mb": peak, "prompts_run_once_per_group": shared}
 
 
 def run_trl(w: Any, paths: Dict[str, str], seed: int, steps: int, out: str, trl_python: str) -> Dict[str, Any]:
@@ -224,6 +226,27 @@ def run_trl(w: Any, paths: Dict[str, str], seed: int, steps: int, out: str, trl_
 
 
 # -- summarising --------------------------------------------------------------------------
+def machine_speed(threads: int = 2, n: int = 1024, budget_s: float = 1.0) -> float:
+    """Median fp32 GFLOP/s of n^3 matmuls over ``budget_s``, taken just before a run: a canary
+    for how busy the shared machine is right then (the median, unlike the peak's best-of, moves
+    with the neighbours' load)."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        a @ b.t()
+        times, start = [], time.perf_counter()
+        while time.perf_counter() - start < budget_s:
+            t = time.perf_counter()
+            a @ b.t()
+            times.append(time.perf_counter() - t)
+    finally:
+        torch.set_num_threads(old)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
 def summarize(result: Dict[str, Any], warmup: int, shape: Dict[str, int], peaks: Dict[str, float], mean_prompt: float) -> Dict[str, Any]:
     steps = result["steps"][warmup:]
     gen_tokens = sum(s["completion_tokens"] for s in steps)
@@ -233,9 +256,20 @@ def summarize(result: Dict[str, Any], warmup: int, shape: Dict[str, int], peaks:
     # Sequence lengths for the attention term: mean prompt + this step's mean completion.
     flops = sum(train_flops(shape, [int(mean_prompt + s["completion_tokens"] / (PROMPTS * GROUP))] * PROMPTS * GROUP)
                 for s in steps)
-    # FLOPs actually executed: without the sequences rlinf skips (approximated by their share of the batch).
+    # FLOPs actually executed: without the sequences rlinf skips (approximated by their share of
+    # the batch) and, when prompts run once per group, without G-1 of every G prompt copies
+    # (approximated by the token share; attention terms are small at these lengths).
+    shared = result.get("prompts_run_once_per_group", False)
+
+    def executed_share(s: Dict[str, Any]) -> float:
+        keep = 1 - s.get("skipped_seqs", 0.0) / (PROMPTS * GROUP)
+        if shared:
+            response = s["completion_tokens"] / (PROMPTS * GROUP)
+            keep *= (response + mean_prompt / GROUP) / (response + mean_prompt)
+        return keep
+
     executed = sum(train_flops(shape, [int(mean_prompt + s["completion_tokens"] / (PROMPTS * GROUP))] * PROMPTS * GROUP)
-                   * (1 - s.get("skipped_seqs", 0.0) / (PROMPTS * GROUP)) for s in steps)
+                   * executed_share(s) for s in steps)
     effective = flops / train_time / 1e9
     achieved = executed / train_time / 1e9
     return {
@@ -252,6 +286,7 @@ def summarize(result: Dict[str, Any], warmup: int, shape: Dict[str, int], peaks:
         "mfu_vs_fp32_peak": achieved / peaks["fp32"],
         "mfu_vs_bf16_peak": achieved / peaks["bf16"],
         "peak_pss_mb": result["peak_pss_mb"],
+        "machine_fp32_gflops_before": result.get("machine_fp32_gflops_before"),
         "mean_completion_tokens": gen_tokens / (len(steps) * PROMPTS * GROUP),
         "reward_first10": statistics.mean(s["reward_mean"] for s in result["steps"][:10]),
         "reward_last10": statistics.mean(s["reward_mean"] for s in result["steps"][-10:]),
@@ -293,10 +328,16 @@ def plot(results: Dict[str, Any], path: str) -> None:
     fig.savefig(path, dpi=110)
 
 
+def _canary(summary: Dict[str, Any]) -> str:
+    value = summary.get("machine_fp32_gflops_before")
+    return f"{value:.0f}" if value else "–"
+
+
 def table(results: Dict[str, Any]) -> str:
     lines = ["| workload | system | seed | median step | median gen / train | gen tok/s | train tok/s "
-             "| train GFLOP/s effective (executed) | MFU vs fp32 / bf16 peak | peak PSS | reward first 10 → last 10 |",
-             "|" + "---|" * 11]
+             "| train GFLOP/s effective (executed) | MFU vs fp32 / bf16 peak | peak PSS | reward first 10 → last 10 "
+             "| machine fp32 GFLOP/s before the run |",
+             "|" + "---|" * 12]
     for name, res in results.items():
         for run in res["runs"]:
             s = run["summary"]
@@ -306,13 +347,13 @@ def table(results: Dict[str, Any]) -> str:
                 f"| {s['trained_tok_per_s']:,.0f} | {s['train_gflops_effective']:.0f} ({s['train_gflops']:.0f}) "
                 f"| {s['mfu_vs_fp32_peak']:.0%} / "
                 f"{s['mfu_vs_bf16_peak']:.0%} | {s['peak_pss_mb'] / 1024:.1f} GB | {s['reward_first10']:+.2f} → "
-                f"{s['reward_last10']:+.2f} |")
+                f"{s['reward_last10']:+.2f} | {_canary(s)} |")
         for seed in res["seeds"]:
             by = {r["system"]: r["summary"] for r in res["runs"] if r["seed"] == seed}
             if len(by) == 2:
                 lines.append(f"| {name} | **speed-up** | {seed} | **{by['trl']['median_step_s'] / by['rlinf']['median_step_s']:.2f}×** "
                              f"| | {by['rlinf']['generated_tok_per_s'] / by['trl']['generated_tok_per_s']:.2f}× "
-                             f"| {by['rlinf']['trained_tok_per_s'] / by['trl']['trained_tok_per_s']:.2f}× | | | | |")
+                             f"| {by['rlinf']['trained_tok_per_s'] / by['trl']['trained_tok_per_s']:.2f}× | | | | | |")
     return "\n".join(lines)
 
 
@@ -350,12 +391,13 @@ def main(argv: Optional[List[str]] = None) -> None:
             order = ns.systems if k % 2 == 0 else list(reversed(ns.systems))  # alternate who goes first
             for system in order:
                 out = os.path.join(ns.out, name, f"{system}-seed{seed}")
+                canary = machine_speed()
                 t = time.time()
                 if system == "rlinf":
                     result = run_rlinf(w, paths, seed, steps, out, extra)
                 else:
                     result = run_trl(w, paths, seed, steps, out, ns.trl_python)
-                result.update(seed=seed, workload=name, total_s=time.time() - t)
+                result.update(seed=seed, workload=name, total_s=time.time() - t, machine_fp32_gflops_before=canary)
                 raw.append(result)
                 print(f"[{name}] {system} seed {seed}: {len(result['steps'])} steps in {result['total_s']:.0f}s", flush=True)
     peaks_after = matmul_peak()
