@@ -3,7 +3,8 @@
 Follows RLinf's actor (arXiv:2509.15965): several minibatch updates per step, gradient
 accumulation over micro-batches, global-norm clipping, AdamW with warm-up and a schedule,
 DDP or FSDP2 across ranks (gloo on CPU, NCCL on GPU), optional bf16 autocast. Sequences
-are packed without padding (see :mod:`rlinf_torch.packing`). A minibatch whose update the
+are laid out one per row or packed (see :mod:`rlinf_torch.packing`); deviating from RLinf, a
+group's shared prompt runs once under its responses (:mod:`rlinf_torch.prefix`). A minibatch whose update the
 algorithm rejects (e.g. GRPO's ratio early stop), or whose gradient is not finite, is
 skipped and counted.
 """
