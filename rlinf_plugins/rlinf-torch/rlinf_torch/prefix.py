@@ -67,6 +67,7 @@ def shared_prompt_forward(
     for j, p in enumerate(distinct):
         ids[j, : len(p)] = p  # right padding: trailing pads never precede a real token, no mask needed
     cache = DynamicCache()
+    # Named from the unwrapped model: DDP's forward takes **kwargs and hides the keyword.
     cache_kw = {cache_argument(prompt_model): cache, "use_cache": True}
     last = plen - 1
     kwargs = {"input_ids": ids.to(device), "position_ids": torch.arange(width).expand(len(distinct), width).to(device)}
@@ -102,8 +103,7 @@ def shared_prompt_forward(
         # Every query sees its own prompt, so no attention row is fully masked (no NaN in backward).
         mask = torch.cat([prompt_mask, response_mask], dim=1).long()
         positions = row_plen[:, None] + torch.arange(rest_width)[None]
-        out = model(input_ids=rids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
-                    **{cache_argument(model): cache, "use_cache": True})
+        out = model(input_ids=rids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device), **cache_kw)
         targets = torch.cat([r[1:] for r in responses]).long()
         lp_rest, ent_rest = token_logprobs_and_entropy(out.logits[response_mask.to(device)], targets.to(device), temperature)
     else:
