@@ -1,4 +1,4 @@
-"""Loading Hugging Face tokenizers the same way in every process.
+"""Loading Hugging Face tokenizers the same way in every process, and one transformers model quirk.
 
 A checkpoint's ``tokenizer_config.json`` may name the generic fast tokenizer
 (``PreTrainedTokenizerFast``, saved by transformers 5.x as ``TokenizersBackend``): then it
@@ -10,6 +10,7 @@ sampled with. Everything else goes through ``AutoTokenizer`` as usual.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from typing import Any
@@ -39,3 +40,10 @@ def load_tokenizer(path: str, field_name: str = "rollout.model.model_path") -> A
         return AutoTokenizer.from_pretrained(path)
     except Exception as exc:
         raise ConfigError(f"Cannot load the tokenizer of `{field_name}`={path!r}: {type(exc).__name__}: {exc}") from exc
+
+
+def kv_cache_keyword(model: Any) -> str:
+    """The keyword a transformers model's forward takes its KV cache by: transformers 5.24
+    renamed ``past_key_values`` to ``cache`` (the old name warns until 5.40). Pass the unwrapped
+    model: a DDP wrapper's ``forward(*inputs, **kwargs)`` hides the name."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"

@@ -18,13 +18,13 @@ engines give different samples for the same seed. Greedy decoding (temperature 0
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from typing import List, Sequence, Tuple
 
 import torch
 
 from rlinf_core import distinct_rows
+from rlinf_core.models import kv_cache_keyword
 
 
 def preallocated_cache(num_layers: int, capacity: int):
@@ -117,11 +117,6 @@ def sample_inverse_cdf(probs: torch.Tensor) -> torch.Tensor:
     return torch.searchsorted(cdf, u, right=True).squeeze(-1).clamp_(max=probs.shape[-1] - 1)
 
 
-def _cache_argument(model: torch.nn.Module) -> str:
-    """transformers 5.24 renamed ``past_key_values`` to ``cache`` (the old name warns until 5.40)."""
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-
-
 @torch.inference_mode()
 def decode(
     model: torch.nn.Module,
@@ -154,7 +149,7 @@ def decode(
     eos = torch.tensor(list(eos_ids), device=device)
 
     cache = preallocated_cache(model.config.num_hidden_layers, width + max_new_tokens)
-    cache_kw = {_cache_argument(model): cache, "use_cache": True}
+    cache_kw = {kv_cache_keyword(model): cache, "use_cache": True}
     out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, logits_to_keep=1, **cache_kw)
     logits = out.logits[:, -1]
     if len(distinct) < n:

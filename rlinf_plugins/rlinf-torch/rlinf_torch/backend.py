@@ -111,10 +111,11 @@ class TorchTrainBackend(TrainBackend):
 
     # -- forward --------------------------------------------------------------------------
     def _forward(self, model: torch.nn.Module, prompts: List[torch.Tensor], responses: List[torch.Tensor]):
-        if self.share_prompts and distinct_rows(prompts).repeats:
+        groups = distinct_rows(prompts) if self.share_prompts else None
+        if groups is not None and groups.repeats:
             with self._autocast():
                 return shared_prompt_forward(
-                    D.unwrap(model), model, prompts, responses, temperature=self.setup.temperature,
+                    D.unwrap(model), model, prompts, responses, groups, temperature=self.setup.temperature,
                     pad_id=self.pad_id, device=self.device, keeps_logits=self.keeps_logits,
                 )
         packed = pack(prompts, responses, build_mask=not self.flash, row_tokens=self.config.pack_row_tokens, pad_id=self.pad_id)

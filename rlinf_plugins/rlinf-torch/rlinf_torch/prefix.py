@@ -20,19 +20,13 @@ transformers causal LM that takes a cache works unchanged.
 
 from __future__ import annotations
 
-import inspect
 from typing import Sequence, Tuple
 
 import torch
 
-from rlinf_core import distinct_rows
+from rlinf_core import DistinctRows
+from rlinf_core.models import kv_cache_keyword
 from rlinf_torch.packing import token_logprobs_and_entropy
-
-
-def cache_argument(model: torch.nn.Module) -> str:
-    """The keyword a model's forward takes its KV cache by (transformers 5.24 renamed ``past_key_values`` to ``cache``)."""
-    params = inspect.signature(model.forward).parameters
-    return "cache" if "cache" in params else "past_key_values"
 
 
 def shared_prompt_forward(
@@ -40,6 +34,7 @@ def shared_prompt_forward(
     model: torch.nn.Module,
     prompts: Sequence[torch.Tensor],
     responses: Sequence[torch.Tensor],
+    groups: DistinctRows,
     *,
     temperature: float,
     pad_id: int,
@@ -49,7 +44,7 @@ def shared_prompt_forward(
     """Log-probs and entropies of the response tokens, sequence by sequence (the layout of
     :func:`rlinf_torch.packing.pack`'s targets), and the response lengths.
 
-    ``prompt_model`` runs the prompt pass and ``model`` the response pass. They are the same
+    ``groups`` is ``distinct_rows(prompts)``. ``prompt_model`` runs the prompt pass and ``model`` the response pass. They are the same
     module, except under DistributedDataParallel: there the prompt pass goes to the wrapped
     module, so that DDP sees one forward per backward (a parameter used by both passes still
     receives one summed gradient, so its all-reduce hook fires once).
@@ -59,7 +54,6 @@ def shared_prompt_forward(
     for p in prompts:
         if len(p) == 0:
             raise ValueError("cannot score a response without a prompt token to condition on")
-    groups = distinct_rows(prompts)
     distinct = [prompts[i] for i in groups.first]
     plen = torch.tensor([len(p) for p in distinct], dtype=torch.long)
     width = int(plen.max())
@@ -67,8 +61,7 @@ def shared_prompt_forward(
     for j, p in enumerate(distinct):
         ids[j, : len(p)] = p  # right padding: trailing pads never precede a real token, no mask needed
     cache = DynamicCache()
-    # Named from the unwrapped model: DDP's forward takes **kwargs and hides the keyword.
-    cache_kw = {cache_argument(prompt_model): cache, "use_cache": True}
+    cache_kw = {kv_cache_keyword(prompt_model): cache, "use_cache": True}
     last = plen - 1
     kwargs = {"input_ids": ids.to(device), "position_ids": torch.arange(width).expand(len(distinct), width).to(device)}
     keep = torch.unique(last)  # sorted; only these positions need the LM head
@@ -111,10 +104,10 @@ def shared_prompt_forward(
     # Interleave back to sequence order: row i's first token, then its rest.
     starts = torch.cumsum(rlen, 0) - rlen
     first_at = starts[has_first]
-    rest_at = torch.cat([starts[i] + torch.arange(1, int(rlen[i])) for i in range(len(responses))]) if len(responses) else torch.zeros(0, dtype=torch.long)
+    rest_at = torch.cat([starts[i] + torch.arange(1, int(rlen[i])) for i in range(len(responses))])
     order = torch.empty(int(rlen.sum()), dtype=torch.long)
     order[first_at] = torch.arange(len(first_at))
-    order[rest_at.long()] = len(first_at) + torch.arange(len(rest_at))
+    order[rest_at] = len(first_at) + torch.arange(len(rest_at))
     order = order.to(device)
     logp = torch.cat([lp_first, lp_rest])[order]
     entropy = torch.cat([ent_first, ent_rest])[order]

@@ -179,6 +179,7 @@ def test_lr_schedule():
 def test_shared_prompt_forward_equals_one_sequence_per_row(tiny_checkpoint, make_batch):
     """Prompts of different lengths, responses of 1 to 6 tokens: log-probs, entropies and
     gradients of the shared-prompt forward equal the plain per-row forward's."""
+    from rlinf_core import distinct_rows
     from rlinf_torch.prefix import shared_prompt_forward
 
     b = backend(tiny_checkpoint, temperature=0.8, share_prompts=False)
@@ -192,8 +193,8 @@ def test_shared_prompt_forward_equals_one_sequence_per_row(tiny_checkpoint, make
     plain_lp, plain_ent, lengths = b._forward(model, prompts, responses)
     weights = torch.linspace(-1, 1, len(plain_lp))
     plain_grads = torch.autograd.grad((plain_lp * weights).sum(), list(model.parameters()))
-    lp, ent, shared_lengths = shared_prompt_forward(model, model, prompts, responses, temperature=0.8, pad_id=b.pad_id,
-                                                    device=b.device, keeps_logits=b.keeps_logits)
+    lp, ent, shared_lengths = shared_prompt_forward(model, model, prompts, responses, distinct_rows(prompts), temperature=0.8,
+                                                    pad_id=b.pad_id, device=b.device, keeps_logits=b.keeps_logits)
     grads = torch.autograd.grad((lp * weights).sum(), list(model.parameters()))
     assert shared_lengths.tolist() == lengths.tolist() == [len(r) for r in responses]
     assert torch.allclose(lp, plain_lp, atol=1e-5) and torch.allclose(ent, plain_ent, atol=1e-5)
