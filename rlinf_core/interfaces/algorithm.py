@@ -5,13 +5,19 @@ response tokens of one micro-batch, sequences back to back (``seq_lengths`` tell
 each ends). The backend gives the token and sequence counts of the whole minibatch across
 ranks, so that an algorithm normalises by them and gradient accumulation over micro-batches
 and data-parallel ranks adds up to the exact minibatch loss.
+
+Optional capabilities, each off by default so a minimal algorithm stays two methods:
+dynamic sampling (``max_generation_batches``/``keep_group``, the runner's side), per-token
+advantages computed in the actor once old and reference log-probs are known
+(``needs_token_advantages``/``token_advantages``), and a differentiable entropy in
+:class:`LossInputs` (``needs_entropy_grad``).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Dict, Mapping, Optional
+from typing import TYPE_CHECKING, Callable, ClassVar, Dict, Mapping, Optional
 
 from rlinf_core.config.schema import AlgorithmConfig
 from rlinf_core.data import TrajectoryBatch
@@ -31,6 +37,31 @@ class LossInputs:
     num_tokens: float  # response tokens in the whole minibatch, all ranks
     num_seqs: float  # sequences in the whole minibatch, all ranks
     ref_logprobs: Optional["torch.Tensor"] = None  # [T] initial policy, when KL is on
+    # [T] entropy of each token's distribution; differentiable only when the algorithm's
+    # needs_entropy_grad is true (otherwise a detached diagnostic), None when not computed.
+    entropy: Optional["torch.Tensor"] = None
+    truncated: Optional["torch.Tensor"] = None  # [S] bool: the response hit the length limit
+
+
+def _no_reduce(values: "torch.Tensor") -> "torch.Tensor":
+    return values
+
+
+@dataclass
+class TokenAdvantageInputs:
+    """One actor rank's share of the step's batch as packed response tokens, every row in order.
+
+    ``reduce_sum`` sums a tensor over the actor ranks (identity with one rank): statistics
+    over the whole step's batch (e.g. REINFORCE++'s global whitening) go through it, and every
+    rank calls it the same number of times with tensors of the same shape.
+    """
+
+    advantages: "torch.Tensor"  # [S] what compute_advantages returned for these rows
+    old_logprobs: "torch.Tensor"  # [T] behaviour policy (recomputed or the rollout's)
+    seq_lengths: "torch.Tensor"  # [S] response lengths, sum = T
+    ref_logprobs: Optional["torch.Tensor"] = None  # [T] initial policy, when needs_ref_logprobs
+    rewards: Optional["torch.Tensor"] = None  # [S] the reward worker's scores
+    reduce_sum: Callable[["torch.Tensor"], "torch.Tensor"] = _no_reduce
 
 
 @dataclass
@@ -66,9 +97,39 @@ class Algorithm(ABC):
     def zero_advantage_is_inert(self) -> bool:
         """Whether a trajectory whose advantage is exactly 0 adds exactly nothing to
         :meth:`compute_loss` or its gradient (no KL, entropy or other per-token term), given
-        the minibatch's token and sequence counts. Train backends may then skip forwarding
-        it. Default False: only claim it when it is true."""
+        the minibatch's token and sequence counts, and changes nothing about how the other
+        rows are treated (no decision over a micro-batch's tokens). Train backends may then
+        skip training on it (its loss metrics still count). Default False: only claim it when
+        it is true."""
         return False
+
+    @property
+    def needs_entropy_grad(self) -> bool:
+        """Whether :meth:`compute_loss` differentiates ``LossInputs.entropy`` (e.g. an entropy
+        bonus). Train backends then keep the graph of the full softmax; otherwise the entropy
+        they pass is a detached diagnostic."""
+        return False
+
+    @property
+    def needs_token_advantages(self) -> bool:
+        """Whether advantages are per token and need the actor's log-probs (e.g. REINFORCE++'s
+        KL-in-reward returns): train backends then call :meth:`token_advantages` once per
+        ``train_step``, before any update, and pass its result as ``LossInputs.advantages``."""
+        return False
+
+    def token_advantages(self, inputs: TokenAdvantageInputs) -> "torch.Tensor":
+        """[T] per-token advantages of this rank's rows (see :class:`TokenAdvantageInputs`);
+        only called when :attr:`needs_token_advantages` is true."""
+        raise NotImplementedError(f"{type(self).__name__} sets needs_token_advantages but has no token_advantages")
+
+    @property
+    def max_generation_batches(self) -> int:
+        """Dynamic sampling (DAPO): how many rollout batches one step may draw to fill its batch with kept groups; 1 = off."""
+        return 1
+
+    def keep_group(self, rewards: "torch.Tensor") -> bool:
+        """Whether a prompt group with these rewards trains (DAPO drops groups whose rewards are all equal)."""
+        return True
 
     @abstractmethod
     def compute_advantages(self, batch: TrajectoryBatch) -> "torch.Tensor":

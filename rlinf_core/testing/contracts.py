@@ -30,6 +30,8 @@ What is checked (see each function for details):
   ``default_reward`` registered;
 - algorithm: one finite advantage per trajectory, a finite differentiable scalar loss whose
   micro-batch parts add up to the minibatch loss (normalised by ``num_tokens``/``num_seqs``);
+  the optional hooks typed right (``max_generation_batches``, ``keep_group``) and, when
+  ``needs_token_advantages``, one finite ``token_advantages`` value per response token;
 - rollout / train backend: the interface is complete; with ``model_path`` (a tiny
   checkpoint) a real round: generation shapes, log-probs, seeded reproducibility,
   ``request.sampling`` honoured, ``update_weights`` taking effect; log-probs equal to an
@@ -543,7 +545,7 @@ def _synthetic_batch(num_groups: int, group_size: int, seed: int) -> "Trajectory
     )
 
 
-def _loss_inputs(seq_lengths: List[int], seed: int, with_ref: bool) -> LossInputs:
+def _loss_inputs(seq_lengths: List[int], seed: int, with_ref: bool, entropy_grad: bool = False) -> LossInputs:
     import torch
 
     g = torch.Generator().manual_seed(seed + 1)
@@ -560,6 +562,8 @@ def _loss_inputs(seq_lengths: List[int], seed: int, with_ref: bool) -> LossInput
         num_tokens=float(total),
         num_seqs=float(len(seq_lengths)),
         ref_logprobs=(logprobs.detach() - 0.1 * torch.rand(total, generator=g)) if with_ref else None,
+        entropy=(0.1 + torch.rand(total, generator=g)).requires_grad_(entropy_grad),
+        truncated=torch.tensor([i % 4 == 3 for i in range(len(seq_lengths))]),  # every fourth hit the length limit
     )
 
 
@@ -567,6 +571,9 @@ def _slice(inputs: LossInputs, seqs: slice) -> LossInputs:
     lengths = inputs.seq_lengths.tolist()
     start = sum(lengths[: seqs.start])
     stop = sum(lengths[: seqs.stop])
+    entropy = inputs.entropy
+    if entropy is not None:
+        entropy = entropy.detach()[start:stop].clone().requires_grad_(inputs.entropy.requires_grad)
     return dataclasses.replace(
         inputs,
         logprobs=inputs.logprobs.detach()[start:stop].clone().requires_grad_(True),
@@ -574,7 +581,34 @@ def _slice(inputs: LossInputs, seqs: slice) -> LossInputs:
         advantages=inputs.advantages[start:stop],
         seq_lengths=inputs.seq_lengths[seqs],
         ref_logprobs=inputs.ref_logprobs[start:stop] if inputs.ref_logprobs is not None else None,
+        entropy=entropy,
+        truncated=inputs.truncated[seqs] if inputs.truncated is not None else None,
     )
+
+
+def _check_optional_hooks(rep: _Report, algo: Algorithm, batch: "TrajectoryBatch", advantages: "torch.Tensor") -> None:
+    """Dynamic sampling and per-token advantages, when the algorithm uses them."""
+    import torch
+
+    from rlinf_core.interfaces.algorithm import TokenAdvantageInputs
+
+    gens = algo.max_generation_batches
+    rep.check(isinstance(gens, int) and gens >= 1, f"max_generation_batches must be an int >= 1, got {gens!r}")
+    keep = algo.keep_group(batch.rewards[batch.group_ids == batch.group_ids[0]])
+    rep.check(isinstance(keep, bool), f"keep_group must return a bool, got {keep!r}")
+    if not algo.needs_token_advantages:
+        return
+    lengths = batch.response_ids.lengths
+    old = batch.response_logprobs.values.float()
+    out = algo.token_advantages(TokenAdvantageInputs(
+        advantages=advantages, old_logprobs=old, seq_lengths=lengths,
+        ref_logprobs=old - 0.1 if algo.needs_ref_logprobs else None, rewards=batch.rewards,
+    ))
+    total = int(lengths.sum())
+    if rep.check(isinstance(out, torch.Tensor) and tuple(out.shape) == (total,),
+                 f"token_advantages must return one value per response token ({total}), got "
+                 f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}"):
+        rep.check(bool(torch.isfinite(out).all()), "token_advantages returned non-finite values")
 
 
 def check_algorithm(
@@ -615,7 +649,9 @@ def check_algorithm(
     rep.stop_if_any()
 
     lengths = [1 + (i * 7) % 5 for i in range(n)]
-    inputs = _loss_inputs(lengths, seed, algo.needs_ref_logprobs)
+    _check_optional_hooks(rep, algo, batch, adv)
+    rep.stop_if_any()
+    inputs = _loss_inputs(lengths, seed, algo.needs_ref_logprobs, algo.needs_entropy_grad)
     out = algo.compute_loss(inputs)
     if not rep.check(isinstance(out, LossOutput), f"compute_loss returned {type(out).__name__}, not a LossOutput"):
         rep.stop_if_any()
@@ -983,8 +1019,6 @@ def _check_resume(
     rep: _Report, cls: type, cfg: Any, engine: Any, batch: Any, checkpoint: str, state: str, temperature: float
 ) -> None:
     """A backend rebuilt from the checkpoint plus ``save_state`` continues exactly like the original."""
-    import torch
-
     from rlinf_core.interfaces.train import TrainSetup
 
     engine.save_state(state)

@@ -4,9 +4,10 @@ Follows RLinf's actor (arXiv:2509.15965): several minibatch updates per step, gr
 accumulation over micro-batches, global-norm clipping, AdamW with warm-up and a schedule,
 DDP or FSDP2 across ranks (gloo on CPU, NCCL on GPU), optional bf16 autocast. Sequences
 are laid out one per row or packed (see :mod:`rlinf_torch.packing`); deviating from RLinf, a
-group's shared prompt runs once under its responses (:mod:`rlinf_torch.prefix`). A minibatch whose update the
-algorithm rejects (e.g. GRPO's ratio early stop), or whose gradient is not finite, is
-skipped and counted.
+group's shared prompt runs once under its responses (:mod:`rlinf_torch.prefix`). What one
+``train_step`` does (old log-probs, minibatches, early stop, skipped zero-advantage rows) is
+in :mod:`rlinf_torch.step`. The entropy is computed inside autograd only when the algorithm
+asks for it (``Algorithm.needs_entropy_grad``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import inspect
-import math
 import os
 import random
 import shutil
@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 
-from rlinf_core import LossInputs, Ragged, TrainBackend, TrainSetup, TrajectoryBatch, distinct_rows
+from rlinf_core import Ragged, TrainBackend, TrainSetup, TrajectoryBatch, distinct_rows
 from rlinf_core.config import ActorConfig, doc
 from rlinf_core.errors import ConfigError
 from rlinf_core.models import load_tokenizer
@@ -31,6 +31,7 @@ from rlinf_torch import distributed as D
 from rlinf_torch.packing import pack, token_logprobs_and_entropy
 from rlinf_torch.prefix import shared_prompt_forward
 from rlinf_torch.schedule import lr_factor
+from rlinf_torch.step import TrainStep
 
 
 @dataclass
@@ -110,13 +111,15 @@ class TorchTrainBackend(TrainBackend):
         return torch.autocast(device_type=self.device.type, dtype=dtype)
 
     # -- forward --------------------------------------------------------------------------
-    def _forward(self, model: torch.nn.Module, prompts: List[torch.Tensor], responses: List[torch.Tensor]):
+    def _forward(
+        self, model: torch.nn.Module, prompts: List[torch.Tensor], responses: List[torch.Tensor], entropy_grad: bool = False
+    ):
         groups = distinct_rows(prompts) if self.share_prompts else None
         if groups is not None and groups.repeats:
             with self._autocast():
                 return shared_prompt_forward(
                     D.unwrap(model), model, prompts, responses, groups, temperature=self.setup.temperature,
-                    pad_id=self.pad_id, device=self.device, keeps_logits=self.keeps_logits,
+                    pad_id=self.pad_id, device=self.device, keeps_logits=self.keeps_logits, entropy_grad=entropy_grad,
                 )
         packed = pack(prompts, responses, build_mask=not self.flash, row_tokens=self.config.pack_row_tokens, pad_id=self.pad_id)
         kwargs = {"input_ids": packed.input_ids.to(self.device), "position_ids": packed.position_ids.to(self.device)}
@@ -133,7 +136,7 @@ class TorchTrainBackend(TrainBackend):
         with self._autocast():
             logits = model(**kwargs, use_cache=False).logits.flatten(0, 1)
         logp, entropy = token_logprobs_and_entropy(
-            logits[index.to(self.device)], packed.targets.to(self.device), self.setup.temperature
+            logits[index.to(self.device)], packed.targets.to(self.device), self.setup.temperature, entropy_grad=entropy_grad
         )
         return logp, entropy, packed.response_lengths
 
@@ -144,7 +147,7 @@ class TorchTrainBackend(TrainBackend):
         micro-batches, so their composition does not change the update."""
         m = self.config.micro_batch_size
         lengths = self._sequence_lengths(batch)
-        if self.share_prompts:
+        if self.share_prompts and rows:
             of_row = distinct_rows([batch.prompt_ids[i] for i in rows]).of_row.tolist()
             groups: Dict[int, List[int]] = {}
             for i, g in zip(rows, of_row):
@@ -155,17 +158,36 @@ class TorchTrainBackend(TrainBackend):
             rows = sorted(rows, key=lambda i: int(lengths[i]))
         return [rows[i : i + m] for i in range(0, len(rows), m)]
 
+    def _same_count(self, count: int) -> int:
+        """The largest ``count`` over the actor ranks. Forward passes hold collectives (FSDP2's
+        all-gathers, DDP's buffer broadcast), so every rank must run as many; a rank with less
+        work runs stand-ins."""
+        if self.world_size > 1:
+            return int(D.all_reduce(torch.tensor([float(count)]), op=torch.distributed.ReduceOp.MAX)[0])
+        return count
+
     @torch.no_grad()
-    def _score(self, model: torch.nn.Module, batch: TrajectoryBatch) -> Tuple[Ragged, Ragged]:
-        n = len(batch)
-        logps: List[Optional[torch.Tensor]] = [None] * n
-        ents: List[Optional[torch.Tensor]] = [None] * n
-        for rows in self._micro_batches(batch, list(range(n))):
+    def _score_rows(self, model: torch.nn.Module, batch: TrajectoryBatch, rows: List[int], same_count: bool = False):
+        """Log-probs and entropies of ``rows`` (lists indexed by row, None elsewhere). With
+        ``same_count`` every rank runs the same number of forwards (for row counts that differ)."""
+        logps: List[Optional[torch.Tensor]] = [None] * len(batch)
+        ents: List[Optional[torch.Tensor]] = [None] * len(batch)
+        micro = self._micro_batches(batch, rows)
+        count = self._same_count(len(micro)) if same_count else len(micro)
+        for j in range(count):
+            mrows = micro[j] if j < len(micro) else [0]  # a stand-in keeps the ranks' collectives in step
             lp, ent, lengths = self._forward(
-                model, [batch.prompt_ids[i] for i in rows], [batch.response_ids[i] for i in rows]
+                model, [batch.prompt_ids[i] for i in mrows], [batch.response_ids[i] for i in mrows]
             )
-            for i, a, b in zip(rows, torch.split(lp.float().cpu(), lengths.tolist()), torch.split(ent.float().cpu(), lengths.tolist())):
+            if j >= len(micro):
+                continue
+            sizes = lengths.tolist()
+            for i, a, b in zip(mrows, torch.split(lp.float().cpu(), sizes), torch.split(ent.float().cpu(), sizes)):
                 logps[i], ents[i] = a, b
+        return logps, ents
+
+    def _score(self, model: torch.nn.Module, batch: TrajectoryBatch) -> Tuple[Ragged, Ragged]:
+        logps, ents = self._score_rows(model, batch, list(range(len(batch))))
         return Ragged.from_list(logps, dtype=torch.float32), Ragged.from_list(ents, dtype=torch.float32)
 
     @staticmethod
@@ -182,157 +204,13 @@ class TorchTrainBackend(TrainBackend):
 
     # -- updates --------------------------------------------------------------------------
     def train_step(self, batch, algorithm, num_minibatches: int, recompute_logprobs: bool) -> Dict[str, float]:
+        """See :mod:`rlinf_torch.step` for what a step does."""
         if batch.advantages is None:
             raise ValueError("train_step needs batch.advantages (compute them with the algorithm first)")
         n = len(batch)
         if n % num_minibatches:
             raise ValueError(f"{n} sequences on rank {self.rank} do not split into {num_minibatches} minibatches")
-        per_mb = n // num_minibatches
-        # Old log-probs, one tensor per row. With recomputation, the first minibatch's come from
-        # its own training forward (detached): no update has happened yet, so they are exactly
-        # what a separate pass would give, and a one-update step needs no extra forward at all.
-        # Only the later minibatches' rows are scored up front, before the first update.
-        old: List[Optional[torch.Tensor]]
-        if recompute_logprobs:
-            old = [None] * n
-            later = list(range(per_mb, n))
-            if later:
-                scored = self.compute_logprobs(batch.select(later))[0]
-                for j, i in enumerate(later):
-                    old[i] = scored[j]
-        else:
-            old = [batch.response_logprobs[i] for i in range(n)]
-        ref = self._score(self.reference, batch)[0] if self.reference is not None else None
-        self.model.train()
-        totals: Dict[str, float] = {}
-        maxima: Dict[str, float] = {}
-        counts = {"early_stopped": 0, "skipped": 0, "updates": 0, "inert": 0.0}
-        grad_norms: List[float] = []
-        weight = 0.0
-        for _ in range(self.config.num_epochs):
-            for m in range(num_minibatches):
-                rows = list(range(m * per_mb, (m + 1) * per_mb))
-                stats = self._minibatch(batch, rows, old, ref, algorithm)
-                w = stats.pop("_tokens")
-                counts["inert"] += stats.pop("_inert_sequences")
-                for k, v in stats.items():
-                    if k.endswith("_max"):
-                        maxima[k] = max(maxima.get(k, -math.inf), v)
-                    else:
-                        totals[k] = totals.get(k, 0.0) + v * w
-                weight += w
-                if algorithm.skip_update(stats):
-                    counts["early_stopped"] += 1
-                    self.optimizer.zero_grad(set_to_none=True)
-                    continue
-                clip = self.config.optim.clip_grad or float("inf")
-                norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
-                norm = float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)
-                if not math.isfinite(norm):
-                    counts["skipped"] += 1
-                    self.optimizer.zero_grad(set_to_none=True)
-                    continue
-                grad_norms.append(norm)
-                self.optimizer.step()
-                self.scheduler.step()
-                self.optimizer.zero_grad(set_to_none=True)
-                counts["updates"] += 1
-        metrics = {k: v / max(weight, 1e-9) for k, v in totals.items()}
-        metrics.update(maxima)
-        metrics["train/grad_norm"] = sum(grad_norms) / len(grad_norms) if grad_norms else 0.0
-        metrics["train/lr"] = self.scheduler.get_last_lr()[0]
-        metrics["train/early_stopped_minibatches"] = float(counts["early_stopped"])
-        metrics["train/skipped_updates"] = float(counts["skipped"])
-        metrics["train/optimizer_steps"] = float(counts["updates"])
-        # Sequences not forwarded because their zero advantage makes them inert (per rank, per epoch summed).
-        metrics["train/skipped_zero_advantage_seqs"] = float(counts["inert"])
-        # Same weights, same tokens: a large gap means the rollout and the trainer disagree
-        # (precision, sampling settings, weight sync) and the importance ratios are off.
-        gap = torch.tensor(0.0)
-        if recompute_logprobs:
-            gaps = [(o - batch.response_logprobs[i]).abs().max() for i, o in enumerate(old) if o is not None and o.numel()]
-            gap = torch.stack(gaps).max() if gaps else gap
-        metrics["train/rollout_logprob_diff_max"] = float(
-            D.all_reduce(gap.reshape(1).double(), op=torch.distributed.ReduceOp.MAX)[0]
-        )
-        return metrics
-
-    def _minibatch(self, batch, rows, old: List[Optional[torch.Tensor]], ref: Optional[Ragged], algorithm) -> Dict[str, float]:
-        """Forward/backward over the micro-batches of one minibatch; returns its metrics reduced over ranks.
-
-        Rows whose ``old`` entry is None take this forward's detached log-probs as old ones (and
-        the entry is filled in, for later epochs): the weights have not changed since the rollout's
-        step began. When the algorithm says a zero advantage is inert, rows with advantage exactly
-        0 (e.g. GRPO groups whose samples all scored the same) are not forwarded at all: their
-        loss and gradient are exactly 0, and they still count in the minibatch's token and
-        sequence totals, so the update is the one the full minibatch gives. Metrics then
-        describe the trained tokens."""
-        local_tokens = float(sum(int(batch.response_ids.lengths[i]) for i in rows))
-        totals = D.all_reduce(torch.tensor([local_tokens, float(len(rows))], dtype=torch.float64))
-        num_tokens, num_seqs = float(totals[0]), float(totals[1])
-        active = rows
-        if algorithm.zero_advantage_is_inert:
-            active = [i for i in rows if float(batch.advantages[i]) != 0.0]
-        micro = self._micro_batches(batch, active)
-        count = len(micro)
-        if self.world_size > 1:  # every rank must run as many backward passes (gradient all-reduce)
-            count = int(D.all_reduce(torch.tensor([float(count)]), op=torch.distributed.ReduceOp.MAX)[0])
-        # At least one pass: when every sequence is inert, a zero-weighted stand-in gives the
-        # optimizer exact zero gradients (AdamW still moves on its moments; a missing gradient
-        # would be skipped) and the step the same metric names (from that one sequence).
-        count = max(count, 1)
-        sums: Dict[str, float] = {}
-        maxima: Dict[str, float] = {}
-        trained_tokens = 0.0
-        for j in range(count):
-            real = j < len(micro)
-            mrows = micro[j] if real else rows[:1]  # a zero-weighted stand-in keeps the ranks in step
-            sync = j == count - 1
-            ctx = self.model.no_sync() if (not sync and hasattr(self.model, "no_sync")) else contextlib.nullcontext()
-            with ctx:
-                logp, entropy, lengths = self._forward(
-                    self.model, [batch.prompt_ids[i] for i in mrows], [batch.response_ids[i] for i in mrows]
-                )
-                adv = torch.repeat_interleave(batch.advantages[mrows], lengths).to(logp.device)
-                if any(old[i] is None for i in mrows):
-                    for i, piece in zip(mrows, torch.split(logp.detach().float().cpu(), lengths.tolist())):
-                        if old[i] is None:
-                            old[i] = piece
-                out = algorithm.compute_loss(
-                    LossInputs(
-                        logprobs=logp,
-                        old_logprobs=torch.cat([old[i] for i in mrows]).to(logp.device, logp.dtype),
-                        advantages=adv,
-                        seq_lengths=lengths,
-                        num_tokens=num_tokens,
-                        num_seqs=num_seqs,
-                        ref_logprobs=torch.cat([ref[i] for i in mrows]).to(logp.device) if ref is not None else None,
-                    )
-                )
-                # Data-parallel backends average gradients over ranks; the loss is already a
-                # share of the global minibatch mean, so scale the average back to a sum.
-                (out.loss * (self.world_size if real else 0.0)).backward()
-            if not real and micro:
-                continue
-            tokens = float(logp.numel())
-            trained_tokens += tokens
-            out.metrics["train/entropy_loss"] = float(entropy.detach().mean()) if tokens else 0.0
-            out.metrics["train/loss"] = float(out.loss.detach()) * num_tokens / max(tokens, 1.0)
-            for k, v in out.metrics.items():
-                if k.endswith("_max"):
-                    maxima[k] = max(maxima.get(k, -math.inf), v)
-                else:
-                    sums[k] = sums.get(k, 0.0) + v * tokens
-        keys = sorted(sums)
-        reduced = D.all_reduce(torch.tensor([sums[k] for k in keys] + [trained_tokens], dtype=torch.float64))
-        stats = {k: float(reduced[i]) / max(float(reduced[-1]), 1e-9) for i, k in enumerate(keys)}
-        if maxima:
-            mkeys = sorted(maxima)
-            mx = D.all_reduce(torch.tensor([maxima[k] for k in mkeys], dtype=torch.float64), op=torch.distributed.ReduceOp.MAX)
-            stats.update({k: float(mx[i]) for i, k in enumerate(mkeys)})
-        stats["_tokens"] = float(reduced[-1])
-        stats["_inert_sequences"] = float(len(rows) - len(active))
-        return stats
+        return TrainStep(self, batch, algorithm, recompute_logprobs).run(num_minibatches)
 
     # -- weights out ----------------------------------------------------------------------
     def state_dict_for_rollout(self) -> Dict[str, torch.Tensor]:

@@ -21,6 +21,7 @@ The logits that predict response token j of a sequence sit one position before i
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import List, Optional
 
@@ -98,14 +99,15 @@ def pack(
     )
 
 
-def token_logprobs_and_entropy(logits: torch.Tensor, targets: torch.Tensor, temperature: float):
+def token_logprobs_and_entropy(logits: torch.Tensor, targets: torch.Tensor, temperature: float, entropy_grad: bool = False):
     """Log-prob of each target and the entropy of its distribution, softmax(logits / temperature).
 
-    The entropy is a diagnostic (no loss uses it), so it is computed outside autograd: no
-    graph over the full [tokens, vocab] distribution is kept for the backward pass.
+    The entropy is a diagnostic unless a loss term uses it (``entropy_grad``, e.g. an entropy
+    bonus): only then is it computed inside autograd, since its graph holds the full
+    [tokens, vocab] distribution for the backward pass.
     """
     logp = torch.log_softmax(logits.float() / temperature, dim=-1)
     chosen = logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-    with torch.no_grad():
+    with contextlib.nullcontext() if entropy_grad else torch.no_grad():
         entropy = -(logp.exp() * logp).sum(-1)
     return chosen, entropy

@@ -20,13 +20,26 @@ transformers causal LM that takes a cache works unchanged.
 
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from typing import Any, Sequence, Tuple
 
 import torch
 
 from rlinf_core import DistinctRows
 from rlinf_core.models import kv_cache_keyword
 from rlinf_torch.packing import token_logprobs_and_entropy
+
+
+def expand_cache_rows(cache: Any, index: torch.Tensor) -> None:
+    """Each layer's prompt keys and values gathered to the rows of ``index`` (repeats allowed).
+
+    ``index_select`` and not transformers' ``batch_select_indices`` (``keys[index]``): the
+    backward of advanced indexing with repeated indices adds the copies' gradients with
+    atomic float adds from several threads, in an order that depends on timing, so two
+    identical runs drift apart (seen: different weights after one step on a loaded machine).
+    ``index_select``'s backward (``index_add_``) adds them in index order."""
+    for layer in cache.layers:
+        layer.keys = layer.keys.index_select(0, index)
+        layer.values = layer.values.index_select(0, index)
 
 
 def shared_prompt_forward(
@@ -40,6 +53,7 @@ def shared_prompt_forward(
     pad_id: int,
     device: torch.device,
     keeps_logits: bool,
+    entropy_grad: bool = False,
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Log-probs and entropies of the response tokens, sequence by sequence (the layout of
     :func:`rlinf_torch.packing.pack`'s targets), and the response lengths.
@@ -47,7 +61,8 @@ def shared_prompt_forward(
     ``groups`` is ``distinct_rows(prompts)``. ``prompt_model`` runs the prompt pass and ``model`` the response pass. They are the same
     module, except under DistributedDataParallel: there the prompt pass goes to the wrapped
     module, so that DDP sees one forward per backward (a parameter used by both passes still
-    receives one summed gradient, so its all-reduce hook fires once).
+    receives one summed gradient, so its all-reduce hook fires once). ``entropy_grad`` keeps
+    the entropies differentiable (see :func:`rlinf_torch.packing.token_logprobs_and_entropy`).
     """
     from transformers.cache_utils import DynamicCache
 
@@ -78,14 +93,15 @@ def shared_prompt_forward(
     rlen = torch.tensor([len(r) for r in responses], dtype=torch.long)
     has_first = (rlen > 0).nonzero().squeeze(-1)
     lp_first, ent_first = token_logprobs_and_entropy(
-        first_logits[of_row[has_first].to(device)],
+        first_logits.index_select(0, of_row[has_first].to(device)),
         torch.stack([responses[i][0] for i in has_first.tolist()]).to(device) if len(has_first) else torch.zeros(0, dtype=torch.long, device=device),
         temperature,
+        entropy_grad=entropy_grad,
     )
     rest_width = int(rlen.max()) - 1
     if rest_width > 0:
         # Response pass: tokens 0..len-2 of each row predict tokens 1..len-1.
-        cache.batch_select_indices(of_row.to(device))
+        expand_cache_rows(cache, of_row.to(device))
         n = len(responses)
         rids = torch.full((n, rest_width), pad_id, dtype=torch.long)
         for i, r in enumerate(responses):
@@ -98,7 +114,9 @@ def shared_prompt_forward(
         positions = row_plen[:, None] + torch.arange(rest_width)[None]
         out = model(input_ids=rids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device), **cache_kw)
         targets = torch.cat([r[1:] for r in responses]).long()
-        lp_rest, ent_rest = token_logprobs_and_entropy(out.logits[response_mask.to(device)], targets.to(device), temperature)
+        lp_rest, ent_rest = token_logprobs_and_entropy(
+            out.logits[response_mask.to(device)], targets.to(device), temperature, entropy_grad=entropy_grad
+        )
     else:
         lp_rest = ent_rest = first_logits.new_zeros(0)
     # Interleave back to sequence order: row i's first token, then its rest.

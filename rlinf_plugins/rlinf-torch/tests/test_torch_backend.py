@@ -4,18 +4,18 @@ import pytest
 import torch
 
 from rlinf_core import TrainSetup
-from rlinf_grpo import GRPO, GRPOConfig
+from rlinf_grpo import GRPO, GRPOConfig, ReinforcePP, ReinforcePPConfig
 from rlinf_torch import TorchActorConfig, TorchTrainBackend
 from rlinf_torch.packing import pack
 from rlinf_torch.schedule import lr_factor
 
 
-def backend(tiny_checkpoint, temperature=1.0, **kw):
+def backend(tiny_checkpoint, temperature=1.0, lr=1e-3, keep_reference=False, **kw):
     cfg = TorchActorConfig(**{"micro_batch_size": 2, **kw})
     cfg.model.model_path = tiny_checkpoint
-    cfg.optim.lr = 1e-3
+    cfg.optim.lr = lr
     b = TorchTrainBackend(cfg)
-    b.load(TrainSetup(seed=0, temperature=temperature, total_optimizer_steps=10))
+    b.load(TrainSetup(seed=0, temperature=temperature, total_optimizer_steps=10, keep_reference=keep_reference))
     return b
 
 
@@ -134,6 +134,117 @@ def test_zero_advantage_rows_are_skipped_without_changing_the_update(tiny_checkp
     assert not all(torch.equal(a, b) for a, b in zip(skipping.model.parameters(), backend(tiny_checkpoint).model.parameters()))
 
 
+class _Recorder(GRPO):
+    """GRPO that records the minibatch metrics its early-stop rule reads; ``inert`` False turns the
+    zero-advantage shortcut off (the reference computation)."""
+
+    def __init__(self, config, inert=True):
+        super().__init__(config)
+        self.inert, self.seen = inert, []
+
+    @property
+    def zero_advantage_is_inert(self) -> bool:
+        return self.inert and super().zero_advantage_is_inert
+
+    def skip_update(self, minibatch_metrics):
+        self.seen.append(dict(minibatch_metrics))
+        return super().skip_update(minibatch_metrics)
+
+
+@pytest.mark.parametrize("num_minibatches,epochs,recompute", [(2, 1, True), (1, 2, True), (2, 2, True), (2, 1, False)])
+def test_zero_advantage_skip_keeps_metrics_and_early_stop(tiny_checkpoint, make_batch, num_minibatches, epochs, recompute):
+    """Skipped zero-advantage rows still count in the loss metrics, so the early-stop decision is the
+    full minibatch's. With lr 0.05 and advantages (0, 3, 0, 0), after the first update the second
+    minibatch's mean ratio is ~2.31 over all its tokens but ~1.03 over the trained rows alone: a
+    limit of 1.5 stops the full computation and, had the metrics covered the trained rows only (as
+    before this fix), would not stop the skipping one. Later epochs and the rollout's old log-probs
+    (no recomputation) take the no-grad forward of the skipped rows."""
+    config = GRPOConfig(ratio_early_stop=1.5)
+    runs = []
+    for inert in (True, False):
+        b = backend(tiny_checkpoint, lr=0.05, num_epochs=epochs)
+        algo = _Recorder(config, inert=inert)
+        metrics = b.train_step(make_batch(n=8, seed=1, advantages=(0.0, 3.0, 0.0, 0.0)), algo, num_minibatches, recompute)
+        runs.append((b, algo, metrics))
+    (skipping, algo_s, m_s), (full, algo_f, m_f) = runs
+    assert m_s["train/skipped_zero_advantage_seqs"] == 6 * epochs and m_f["train/skipped_zero_advantage_seqs"] == 0
+    if (num_minibatches, epochs, recompute) == (2, 1, True):
+        assert m_f["train/early_stopped_minibatches"] == 1.0  # the decision the skip used to flip
+    assert [s["train/ratio"] for s in algo_s.seen] == pytest.approx([s["train/ratio"] for s in algo_f.seen], abs=1e-5)
+    for key in ("train/ratio", "train/ratio_max", "train/clip_fraction", "train/policy_loss", "train/loss",
+                "train/early_stopped_minibatches", "train/optimizer_steps", "train/grad_norm"):
+        assert m_s[key] == pytest.approx(m_f[key], abs=1e-5), key
+    for a, b in zip(skipping.model.parameters(), full.model.parameters()):
+        # AdamW's first steps are ~lr * sign(g): entries whose gradient is near eps turn rounding-level
+        # differences (other micro-batch cuts) into steps of up to ~1e-4; a different update moves them ~lr.
+        assert torch.allclose(a, b, atol=1e-3), float((a - b).abs().max())
+
+
+@pytest.mark.parametrize("share_prompts", [True, False])
+def test_entropy_bonus_trains_through_the_entropy(tiny_checkpoint, make_batch, share_prompts):
+    """With every advantage 0 only GRPO's entropy bonus has a gradient: its norm and direction are
+    those of -(mean token entropy) computed by an independent Hugging Face forward."""
+    b = backend(tiny_checkpoint, share_prompts=share_prompts)
+    batch = make_batch(n=4, seed=2, advantages=(0.0,), share_prompts=2)
+    start = [p.detach().clone() for p in b.model.parameters()]
+    model = backend(tiny_checkpoint).model  # the same initial weights
+    entropies = []
+    for i in range(len(batch)):
+        logp = torch.log_softmax(model(torch.cat([batch.prompt_ids[i], batch.response_ids[i]])[None]).logits[0], -1)
+        p = len(batch.prompt_ids[i])
+        entropies.append(-(logp.exp() * logp).sum(-1)[p - 1 : -1])
+    grads = torch.autograd.grad(-torch.cat(entropies).mean(), list(model.parameters()))
+    metrics = b.train_step(batch, GRPO(GRPOConfig(entropy_coef=1.0)), num_minibatches=1, recompute_logprobs=True)
+    assert metrics["train/skipped_zero_advantage_seqs"] == 0  # the bonus makes a zero advantage not inert
+    assert metrics["train/grad_norm"] == pytest.approx(float(torch.sqrt(sum((g * g).sum() for g in grads))), rel=1e-4)
+    lr, wd = b.config.optim.lr, b.config.optim.weight_decay
+    agree = total = 0
+    for p0, p1, g in zip(start, b.model.parameters(), grads):
+        step = p0 * (1 - lr * wd) - p1.detach()  # AdamW's first step: ~lr * sign(gradient)
+        sure = g.abs() > 1e-5
+        agree += int((torch.sign(step[sure]) == torch.sign(g[sure])).sum())
+        total += int(sure.sum())
+    assert total > 1000 and agree / total > 0.99
+
+
+def test_masked_truncated_rows_get_no_gradient(tiny_checkpoint, make_batch):
+    from rlinf_grpo import DAPO, DAPOConfig
+
+    b = backend(tiny_checkpoint)
+    batch = make_batch(n=4, seed=4)
+    batch.truncated = torch.ones(4, dtype=torch.bool)
+    algo = DAPO(DAPOConfig(max_response_length=16, mask_truncated=True))
+    metrics = b.train_step(batch, algo, num_minibatches=1, recompute_logprobs=True)
+    assert metrics["train/grad_norm"] == 0.0 and metrics["train/loss"] == 0.0
+
+
+class _RecordingReinforcePP(ReinforcePP):
+    def token_advantages(self, inputs):
+        self.old = inputs.old_logprobs.clone()
+        self.result = super().token_advantages(inputs)
+        return self.result
+
+
+@pytest.mark.parametrize("num_minibatches", [1, 2])
+def test_token_advantages_see_every_old_logprob_up_front(tiny_checkpoint, make_batch, num_minibatches):
+    """REINFORCE++'s token advantages need every old log-prob before training: they are scored up
+    front and equal a separate pass, and the update equals one handed those log-probs."""
+    recomputed = backend(tiny_checkpoint, keep_reference=True)
+    handed = backend(tiny_checkpoint, keep_reference=True)
+    batch = make_batch(n=8, seed=3, advantages=(1.0, 0.0, 0.5, 0.0))
+    exact = handed.compute_logprobs(batch)[0]
+    algos = [_RecordingReinforcePP(ReinforcePPConfig(reward_kl_beta=0.1)) for _ in range(2)]
+    recomputed.train_step(batch, algos[0], num_minibatches, recompute_logprobs=True)
+    handed.train_step(_with_logprobs(make_batch(n=8, seed=3, advantages=(1.0, 0.0, 0.5, 0.0)), exact), algos[1],
+                      num_minibatches, recompute_logprobs=False)
+    assert torch.allclose(algos[0].old, exact.values, atol=1e-5)
+    adv = algos[0].result
+    assert float(adv.mean()) == pytest.approx(0.0, abs=1e-5) and float(adv.std(unbiased=False)) == pytest.approx(1.0, abs=1e-4)
+    assert torch.allclose(adv, algos[1].result, atol=1e-4)
+    for a, b in zip(recomputed.model.parameters(), handed.model.parameters()):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
 def test_early_stop_skips_the_update(tiny_checkpoint, make_batch):
     b = backend(tiny_checkpoint)
     batch = make_batch()
@@ -223,3 +334,43 @@ def test_shared_prompt_training_gives_the_same_weights(tiny_checkpoint, make_bat
     batch = make_batch(n=8, seed=30, share_prompts=4)
     for x, y in zip(shared.compute_logprobs(batch)[0].to_list(), plain.compute_logprobs(batch)[0].to_list()):
         assert torch.allclose(x, y, atol=1e-5)
+
+
+@pytest.fixture
+def cpu_hog():
+    """Another process spinning on a core, as on a loaded machine, for as long as the test runs."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def test_shared_prompt_gradients_are_bitwise_repeatable_under_load(tiny_checkpoint, cpu_hog):
+    """Groups of unequal size, so a thread's share of the KV-cache expansion ends inside a group:
+    the backward of advanced indexing with repeated indices (``keys[index]``) adds the copies'
+    gradients with atomic adds across threads and differs between repetitions under load (seen
+    in 153 of 300 repetitions of the bare op); the expansion must give the same bits every time."""
+    from rlinf_core import distinct_rows
+    from rlinf_torch.prefix import shared_prompt_forward
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # the atomic path needs several threads
+    b = backend(tiny_checkpoint)
+    g = torch.Generator().manual_seed(5)
+    sizes = (15, 18, 15)  # 48 rows x 40 prompt tokens x 32 KV channels: above torch's parallel grain
+    prompts = [p for n in sizes for p in [torch.randint(4, 200, (40,), generator=g)] * n]
+    responses = [torch.randint(4, 200, (int(torch.randint(1, 7, (1,), generator=g)),), generator=g) for _ in prompts]
+    params = list(b.model.parameters())
+    first = None
+    for _ in range(20):
+        lp, _, _ = shared_prompt_forward(b.model, b.model, prompts, responses, distinct_rows(prompts), temperature=1.0,
+                                         pad_id=b.pad_id, device=b.device, keeps_logits=b.keeps_logits)
+        grads = torch.autograd.grad((lp * torch.linspace(-1, 1, len(lp))).sum(), params)
+        if first is None:
+            first = grads
+        for g0, g1 in zip(first, grads):
+            assert torch.equal(g0, g1), float((g0 - g1).abs().max())
+    torch.set_num_threads(threads)
