@@ -12,7 +12,9 @@ Same pattern as the core's trackers (:mod:`rlinf_core.trackers.builtin`) and the
 ``math-tiny`` preparer of rlinf-math-tiny (atomic write: build in ``<path>.preparing``,
 mark it with ``prepared.json``, then rename). A folder that already holds a checkpoint
 (``config.json``) counts as prepared and is never touched, so pointing
-``rollout.model.model_path`` at a real model just works.
+``rollout.model.model_path`` at a real model just works. It builds only under
+``runner.cache_dir`` (the rendered recipes' default is ``${runner.cache_dir}/tiny-models/...``):
+a ``model_path`` elsewhere must already exist, and is then left alone.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import os
 import shutil
 import sys
 import time
-from typing import List
+from typing import List, Tuple
 
 from rlinf_core.errors import ConfigError
 from rlinf_core.hookspecs import Register, hookimpl
@@ -49,8 +51,13 @@ class TinyModelPreparer(Preparer):
             )
         return str(path)
 
+    def outputs(self) -> List[Tuple[str, str]]:
+        return [("rollout.model.model_path", self.model_path)]
+
     def is_prepared(self) -> bool:
         path = self.model_path
+        if not self.may_write(path):
+            return True  # the user's own folder (it exists: checked first); never written to
         return os.path.exists(os.path.join(path, MARKER)) or os.path.exists(os.path.join(path, "config.json"))
 
     def corpus(self) -> List[str]:

@@ -135,15 +135,24 @@ def config() -> None:
 @config.command("show", context_settings=CONTEXT)
 @click.argument("recipe", type=click.Path(dir_okay=False))
 @click.argument("overrides", nargs=-1)
-@click.option("--fields", "show_fields", is_flag=True, help="Also print every field's documentation.")
+@click.option(
+    "--fields", "show_fields", is_flag=True,
+    help="Instead, document every field, section by section: type, default, this recipe's value, help.",
+)
 def config_show(recipe: str, overrides: Tuple[str, ...], show_fields: bool) -> None:
-    """Print the resolved config of RECIPE with OVERRIDES, its placement and derived sizes."""
+    """Print the resolved config of RECIPE with OVERRIDES, its placement and derived sizes
+    (with --fields: every field's documentation instead)."""
     import yaml
 
-    from rlinf_core.config import derive_sizes, field_docs, load_config, to_container
+    from rlinf_core.config import derive_sizes, load_config, to_container
+    from rlinf_core.config.describe import format_fields
     from rlinf_core.cluster.ray_cluster import placement_for_cluster
 
     cfg = load_config(recipe, overrides)
+    if show_fields:
+        # The docs alone: the resolved config (~130 lines) would push them off the screen.
+        click.echo(format_fields(cfg))
+        return
     placement = placement_for_cluster(cfg.cluster)
     sizes = derive_sizes(cfg, placement)
     click.echo("# resolved config")
@@ -152,10 +161,6 @@ def config_show(recipe: str, overrides: Tuple[str, ...], show_fields: bool) -> N
     click.echo(yaml.safe_dump(placement.describe(), sort_keys=False).rstrip())
     click.echo("\n# derived sizes")
     click.echo(yaml.safe_dump(sizes.as_dict(), sort_keys=False).rstrip())
-    if show_fields:
-        click.echo("\n# fields")
-        for name, text in field_docs(cfg=cfg).items():
-            click.echo(f"{name}: {text}")
 
 
 @cli.command("new-task", context_settings=CONTEXT)

@@ -3,7 +3,8 @@
 # torch is pinned to the CPU build first, so no package can drag in a multi-GB CUDA build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python -m pip install -q --upgrade pip "setuptools>=68" wheel
+# setuptools>=77 reads `license = "Apache-2.0"` (an SPDX string, PEP 639) in the pyproject.toml files.
+python -m pip install -q --upgrade pip "setuptools>=77" wheel
 python -m pip install -q "torch==2.13.0"
 editables=(-e ".[test,tensorboard]")
 for plugin in rlinf_plugins/*/; do

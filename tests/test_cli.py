@@ -59,13 +59,32 @@ def test_plugin_command_reaches_the_cli(plugin_site):
 
 
 def test_config_show_prints_resolved_config_and_sizes(recipe):
-    out = rlinf("config", "show", recipe, "runner.max_steps=9", "--fields")
+    out = rlinf("config", "show", recipe, "runner.max_steps=9")
     assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("# resolved config\n")
     assert "max_steps: 9" in out.stdout
     assert "baseline_decay: 0.9" in out.stdout
     assert "rollouts_per_step: 32" in out.stdout
     assert "mode: collocated" in out.stdout
-    assert "algorithm.baseline_decay: Decay of the running reward baseline." in out.stdout
+    assert "# fields" not in out.stdout and "Decay of the running reward baseline." not in out.stdout
+
+
+def test_config_show_fields_documents_each_section_without_the_config_dump(recipe):
+    out = rlinf("config", "show", recipe, "runner.max_steps=9", "--fields")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    # Straight to the docs: a section heading, then a field with its type and default, then its help.
+    assert lines[0].startswith("# cluster (ClusterConfig): ")
+    assert lines[1] == "cluster.num_nodes: int = 1" and lines[2].startswith("    Number of machines")
+    assert "# resolved config" not in out.stdout and "# derived sizes" not in out.stdout
+    assert "runner.max_steps: int = 100  (this recipe: 9)\n    Training steps" in out.stdout
+    # A plugin's own section class and field (the test plugin's algorithm), documented the same way.
+    heading = next(line for line in lines if line.startswith("# algorithm ("))
+    assert heading.endswith("Algorithm plugins extend this with their own fields."), heading
+    assert "algorithm.baseline_decay: float = 0.9\n    Decay of the running reward baseline." in out.stdout
+    assert "# rollout.model (ModelConfig): Checkpoint the rollout starts from." in lines
+    headings = [line.split(" (")[0][2:] for line in lines if line.startswith("# ")]
+    assert headings[:4] == ["cluster", "runner", "data", "rollout"] and "actor.optim" in headings
 
 
 def test_user_errors_exit_2_with_one_paragraph(recipe):

@@ -138,3 +138,91 @@ def test_sampled_eval_reports_pass_at_k(tiny_checkpoint, tmp_path):
     assert summary["problems"] == 64 and summary["samples_per_s"] > 0
     rows = [json.loads(line) for line in (tmp_path / "k4" / "add2-math" / "add2-math.jsonl").read_text().splitlines()]
     assert all(r["samples"] == 4 for r in rows)
+
+
+# -- multiple choice answered without a letter: the note ------------------------------------
+def test_a_choice_letter_is_any_valid_capital_standing_alone():
+    from rlinf_core.evaluation.choices import names_a_choice
+
+    for text in ["B", "The answer is (B).", "\\boxed{B}", "A) 110", "Answer: D."]:
+        assert names_a_choice(text, 4), text
+    for text in ["\\boxed{110}", "Bob adds 7 + 8 = 15, write 5.", "Answer: E", "", "b"]:
+        assert not names_a_choice(text, 4), text
+
+
+class _CharTokenizer:
+    def __call__(self, text, add_special_tokens=False):
+        return {"input_ids": [ord(c) for c in text]}
+
+
+def _evaluate(answer: str, path: str):
+    from rlinf_core.evaluation.choices import no_letter_note
+    from rlinf_core.evaluation.evaluator import EvalSettings, evaluate_benchmark
+
+    bench = load_benchmark(path)
+    summary = evaluate_benchmark(
+        bench, _CharTokenizer(), EvalSettings(samples=2, prompt_format="raw"),
+        generate=lambda ids, sampling, seed: [answer] * len(ids),
+        score=lambda texts, golds: [t.strip() in ("(" + g[0] + ")", g[0]) for t, g in zip(texts, golds)],
+    )
+    return summary, no_letter_note(summary, 2)
+
+
+def test_eval_notes_a_choice_benchmark_where_no_response_names_a_letter():
+    choice = str(REPO / "cookbook" / "math-tiny" / "benchmarks" / "add2-choice.jsonl")
+    summary, note = _evaluate("7 + 8 = 15. \\boxed{110}", choice)  # what the math-tiny model writes
+    assert (summary["choice_responses"], summary["choice_responses_naming_a_letter"], summary["avg@2"]) == (64, 0, 0.0)
+    assert note.startswith("note: add2-choice: none of its 64 multiple-choice responses names a choice letter")
+    assert "\n" not in note
+    summary, note = _evaluate("(A)", choice)  # letters named (some right, most wrong after shuffling): no note
+    assert summary["choice_responses_naming_a_letter"] == 64 and note is None
+    summary, note = _evaluate("\\boxed{110}", str(REPO / "cookbook" / "math-tiny" / "benchmarks" / "add2-math.jsonl"))
+    assert "choice_responses" not in summary and note is None  # math: letters are beside the point
+
+
+CONSTANT_BACKEND = '''
+import torch
+
+from rlinf_core import Ragged, RolloutBackend, TrajectoryBatch, hookimpl
+
+
+class Constant(RolloutBackend):
+    """Answers every prompt with the same number, as the math-tiny model answers a choice question."""
+    def load(self):
+        pass
+
+    def generate(self, request):
+        n = len(request.prompt_uids) * request.group_size
+        ids = Ragged.from_list([[1] for _ in range(n)])
+        return TrajectoryBatch(
+            prompt_ids=Ragged.from_list([[1] for _ in range(n)]), response_ids=ids,
+            response_logprobs=Ragged.from_list([torch.zeros(1) for _ in range(n)]),
+            group_ids=torch.arange(n), prompt_uids=[str(i) for i in range(n)], answers=[[""]] * n,
+            truncated=torch.zeros(n, dtype=torch.bool), response_texts=["\\\\boxed{110}"] * n,
+        )
+
+    def update_weights(self, state_dict):
+        pass
+
+
+@hookimpl
+def register_rollout_backends(register):
+    register("constant-110", Constant)
+'''
+
+
+def test_rlinf_eval_prints_a_note_when_no_choice_letter_was_answered(tiny_checkpoint, tmp_path):
+    module = tmp_path / "constant_backend.py"
+    module.write_text(CONSTANT_BACKEND)
+    bench = REPO / "cookbook" / "math-tiny" / "benchmarks"
+    proc = subprocess.run(
+        [sys.executable, "-m", "rlinf_core.cli", "eval", "--model", tiny_checkpoint, "--backend", "constant-110",
+         "--benchmark", str(bench / "add2-choice.jsonl"), "--benchmark", str(bench / "add2-math.jsonl")],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "RLINF_PLUGIN_MODULES": str(module)},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    notes = [line for line in proc.stdout.splitlines() if line.startswith("note:")]
+    assert notes == [
+        "note: add2-choice: none of its 32 multiple-choice responses names a choice letter, so none can match the "
+        "gold letter (the model answers in another form; see docs/evaluation.md)."
+    ], proc.stdout

@@ -105,6 +105,24 @@ def test_rendered_pyproject_declares_the_package_and_its_entry_point(kind, tmp_p
         assert project["tool"]["setuptools"]["package-data"] == {"rlinf_zz_demo": ["data/*.jsonl"]}
 
 
+def test_every_pyproject_gives_its_license_as_an_spdx_string(tmp_path):
+    """A `license = {text = ...}` table makes setuptools>=77 warn on every install; a string
+    needs setuptools>=77 to build, so whoever uses one must require it."""
+    tomllib = pytest.importorskip("tomllib")
+    for kind in KINDS:
+        render("zz-demo", kind, tmp_path / kind, check_registry=False)
+    files = [REPO / "pyproject.toml", *(REPO / "rlinf_plugins").glob("*/pyproject.toml"), *tmp_path.glob("*/*/pyproject.toml")]
+    assert len(files) >= 1 + 5 + len(KINDS)
+    for path in files:
+        data = tomllib.loads(path.read_text())
+        license = data["project"].get("license")
+        if license is None:
+            continue
+        assert isinstance(license, str), f"{path}: `project.license` should be an SPDX string, e.g. \"Apache-2.0\""
+        assert "setuptools>=77" in data["build-system"]["requires"], f"{path}: an SPDX license needs setuptools>=77"
+    assert '"setuptools>=77"' in (REPO / "scripts" / "install.sh").read_text()
+
+
 def test_never_overwrites_and_writes_nothing_when_a_file_exists(tmp_path):
     render("zz-demo", "task", tmp_path, check_registry=False)
     recipe = tmp_path / "rlinf-zz-demo" / "recipe.yaml"
@@ -178,7 +196,7 @@ def test_tiny_model_preparer_builds_a_checkpoint_from_the_recipe_data(tmp_path):
     model = tmp_path / "cache" / "tiny"
     overrides = [
         "runner.prepare=tiny-model", f"data.train_data_paths=[{data}]", "data.apply_chat_template=true",
-        f"rollout.model.model_path={model}", "data.max_prompt_length=600",
+        f"rollout.model.model_path={model}", "data.max_prompt_length=600", f"runner.cache_dir={tmp_path / 'cache'}",
     ]
     cfg = load_config(None, overrides)
     assert prepare_assets(cfg) is True
@@ -202,16 +220,33 @@ def test_tiny_model_preparer_never_touches_an_existing_folder(tmp_path):
     real = tmp_path / "real-model"
     real.mkdir()
     (real / "config.json").write_text("{}")
-    base = ["runner.prepare=tiny-model", f"data.train_data_paths=[{data}]"]
+    cache = tmp_path / "cache"
+    base = ["runner.prepare=tiny-model", f"data.train_data_paths=[{data}]", f"runner.cache_dir={cache}"]
     assert prepare_assets(load_config(None, base + [f"rollout.model.model_path={real}"])) is False  # a checkpoint
-    junk = tmp_path / "junk"
-    junk.mkdir()
-    (junk / "notes.txt").write_text("mine")
+    for junk in (cache / "junk", tmp_path / "junk"):
+        junk.mkdir(parents=True)
+        (junk / "notes.txt").write_text("mine")
     with pytest.raises(ConfigError, match="exists and is not empty"):
-        prepare_assets(load_config(None, base + [f"rollout.model.model_path={junk}"]))
-    assert sorted(p.name for p in junk.iterdir()) == ["notes.txt"]
+        prepare_assets(load_config(None, base + [f"rollout.model.model_path={cache / 'junk'}"]))
+    # Outside runner.cache_dir a folder is the user's: used as it is (the run then says it is no model).
+    assert prepare_assets(load_config(None, base + [f"rollout.model.model_path={tmp_path / 'junk'}"])) is False
+    for junk in (cache / "junk", tmp_path / "junk"):
+        assert sorted(p.name for p in junk.iterdir()) == ["notes.txt"]
     with pytest.raises(ConfigError, match="`rollout.model.model_path`, which is empty"):
         prepare_assets(load_config(None, base))
+
+
+def test_tiny_model_preparer_builds_only_under_the_cache(tmp_path):
+    from rlinf_core.config import load_config
+    from rlinf_core.runner import prepare_assets
+
+    data = tmp_path / "train.jsonl"
+    _arithmetic_rows(data)
+    overrides = ["runner.prepare=tiny-model", f"data.train_data_paths=[{data}]", f"runner.cache_dir={tmp_path / 'cache'}",
+                 f"rollout.model.model_path={tmp_path / 'models' / 'tiny'}"]
+    with pytest.raises(ConfigError, match=r"`rollout.model.model_path`='.*models/tiny' does not exist.*runner.cache_dir"):
+        prepare_assets(load_config(None, overrides))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.jsonl"]
 
 
 # -- custom rewards without a package --------------------------------------------------------

@@ -1,7 +1,7 @@
 """Documented config fields: every field carries its help text and its allowed values.
 
 ``doc(default, "help", ge=0, choices=[...])`` is a ``dataclasses.field`` whose metadata
-holds the help text (shown by ``rlinf config show --help-fields`` and checked by a test so
+holds the help text (shown by ``rlinf config show --fields`` and checked by a test so
 no field goes undocumented) and the constraints that :func:`check_constraints` enforces
 after OmegaConf has done the type checking.
 """

@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from rlinf_core.data import SamplingParams
 from rlinf_core.evaluation.benchmarks import Benchmark, shuffled_choices
+from rlinf_core.evaluation.choices import letter_counts
 from rlinf_core.evaluation.prompts import render
 from rlinf_core.evaluation.scores import summarize
 
@@ -105,6 +106,7 @@ def evaluate_benchmark(
         **summarize(table),
         "seconds": round(seconds, 3),
         "samples_per_s": round(len(items) / seconds, 2),
+        **letter_counts(bench, [it.problem for it in items], texts),  # for the "no choice letter" note
         "settings": asdict(settings),
     }
     if output_dir is not None:

@@ -1,9 +1,13 @@
 """The `math-tiny` preparer: dataset, tokenizer, tiny Qwen2 and SFT warm start, all local.
 
-Writes into the recipe's paths (``data.train_data_paths[0]``, ``data.val_data_paths[0]``,
-``rollout.model.model_path``, normally under ``runner.cache_dir``). Each artefact is written
-to a temporary name and renamed, and the model folder gets a ``prepared.json`` last, so an
-interrupted preparation is redone rather than trusted.
+Creates the recipe's paths (``data.train_data_paths[0]``, ``data.val_data_paths[0]``,
+``rollout.model.model_path``; the cookbook's defaults are under ``runner.cache_dir``) that are
+missing, and only those under ``runner.cache_dir``: a path elsewhere is the user's own file or
+model, which must exist (checked before anything runs) and is used but never written. Each
+artefact is written to a temporary name and renamed, and the model folder gets a
+``prepared.json`` last, so an interrupted preparation is redone rather than trusted. The
+model's SFT greedy accuracy is measured on the generated held-out problems, whatever the
+recipe's val file is.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from typing import List, Tuple
 
 from rlinf_core import Preparer
 from rlinf_core.errors import ConfigError
 from rlinf_core.models import load_tokenizer
 from rlinf_core.tiny import TinyModelSpec, build_tiny_checkpoint
-from rlinf_math_tiny.arithmetic import boba_row, demonstrations, split_problems, write_jsonl
+from rlinf_math_tiny.arithmetic import Problem, boba_row, demonstrations, split_problems, write_jsonl
 from rlinf_math_tiny.greedy_eval import greedy_accuracy
 from rlinf_math_tiny.sft import SFTSettings, warm_start
 
@@ -44,23 +49,41 @@ class MathTinyPreparer(Preparer):
             raise ConfigError("runner.prepare=math-tiny needs `data.train_data_paths` and `data.val_data_paths` to write to.")
         return cfg.data.train_data_paths[0], cfg.data.val_data_paths[0], cfg.rollout.model.model_path
 
-    def is_prepared(self) -> bool:
+    def outputs(self) -> List[Tuple[str, str]]:
         train, test, model = self.paths
-        return os.path.exists(train) and os.path.exists(test) and os.path.exists(os.path.join(model, MARKER))
+        return [("data.train_data_paths", train), ("data.val_data_paths", test), ("rollout.model.model_path", model)]
+
+    def _missing(self) -> List[str]:
+        """The fields whose artefact is under runner.cache_dir and not (fully) made yet."""
+        missing = []
+        for field_name, path in self.outputs():
+            done = os.path.join(path, MARKER) if field_name == "rollout.model.model_path" else path
+            if self.may_write(path) and not os.path.exists(done):
+                missing.append(field_name)
+        return missing
+
+    def is_prepared(self) -> bool:
+        return not self._missing()
 
     def prepare(self) -> None:
-        s = self.settings
         seed = self.config.runner.seed
         train_path, test_path, model_path = self.paths
-        say = lambda msg: print(f"[math-tiny] {msg}", file=sys.stderr, flush=True)  # noqa: E731
+        missing = self._missing()
         start = time.time()
-        train, test = split_problems(s.num_test, seed)
-        for path, problems in ((train_path, train), (test_path, test)):
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            write_jsonl(path + ".tmp", [boba_row(p) for p in problems])
-            os.replace(path + ".tmp", path)
-        say(f"wrote {len(train)} training and {len(test)} held-out problems")
+        train, test = split_problems(self.settings.num_test, seed)
+        # Regenerated from the seed alone, so a data file made now matches a model made earlier.
+        for field_name, path, problems in (("data.train_data_paths", train_path, train), ("data.val_data_paths", test_path, test)):
+            if field_name in missing:
+                _write_rows(path, problems)
+                _say(f"wrote {len(problems)} {'training' if problems is train else 'held-out'} problems to {path}")
+        if "rollout.model.model_path" in missing:
+            self._build_model(model_path, train, test, seed)
+        _say(f"prepared in {time.time() - start:.0f}s")
 
+    def _build_model(self, model_path: str, train: List[Problem], test: List[Problem], seed: int) -> None:
+        """Tokenizer + tiny Qwen2 + SFT warm start, built in ``<model_path>.preparing`` then renamed."""
+        s = self.settings
+        start = time.time()
         demos = demonstrations(train, s.mistake_rate, seed)
         work = model_path.rstrip("/") + ".preparing"
         shutil.rmtree(work, ignore_errors=True)
@@ -73,20 +96,33 @@ class MathTinyPreparer(Preparer):
             (tok(render(p.question), add_special_tokens=False)["input_ids"], tok(d, add_special_tokens=False)["input_ids"] + [tok.eos_token_id])
             for p, d in demos
         ]
-        say(f"SFT warm start: {s.sft.steps} steps of {s.sft.batch_size} demonstrations ({s.mistake_rate:.0%} of carries forgotten)")
+        _say(f"SFT warm start: {s.sft.steps} steps of {s.sft.batch_size} demonstrations ({s.mistake_rate:.0%} of carries forgotten)")
 
         def log(step: int, nll: float) -> None:
             if step % 100 == 0 or step == s.sft.steps - 1:
-                say(f"  sft step {step + 1}/{s.sft.steps}  nll {nll:.3f}  ({time.time() - start:.0f}s)")
+                _say(f"  sft step {step + 1}/{s.sft.steps}  nll {nll:.3f}  ({time.time() - start:.0f}s)")
 
         sft_path = os.path.join(work, "sft")
         warm_start(base, sft_path, pairs, s.sft, log=log)
-        acc, _ = greedy_accuracy(sft_path, test_path)
-        say(f"SFT greedy accuracy on the held-out problems: {acc:.1%}")
+        heldout = os.path.join(work, "heldout.jsonl")
+        _write_rows(heldout, test)
+        acc, _ = greedy_accuracy(sft_path, heldout)
+        _say(f"SFT greedy accuracy on the held-out problems: {acc:.1%}")
         with open(os.path.join(sft_path, MARKER), "w") as fh:
             json.dump({"sft_greedy_accuracy": acc, "seed": seed, "seconds": time.time() - start, "settings": asdict(s)}, fh, indent=2)
-        shutil.rmtree(model_path, ignore_errors=True)
+        shutil.rmtree(model_path, ignore_errors=True)  # under runner.cache_dir: a half-made earlier attempt
         os.makedirs(os.path.dirname(os.path.abspath(model_path)), exist_ok=True)
         os.replace(sft_path, model_path)
         shutil.rmtree(work, ignore_errors=True)
-        say(f"prepared in {time.time() - start:.0f}s: {model_path}")
+        _say(f"model ready: {model_path}")
+
+
+def _say(msg: str) -> None:
+    print(f"[math-tiny] {msg}", file=sys.stderr, flush=True)
+
+
+def _write_rows(path: str, problems: List[Problem]) -> None:
+    """``problems`` as boba rows at ``path``, through a temporary name (never half-written)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    write_jsonl(path + ".tmp", [boba_row(p) for p in problems])
+    os.replace(path + ".tmp", path)
