@@ -125,3 +125,11 @@ def prune(root: str, keep_last: int) -> None:
         return
     for _, path in list_steps(root)[keep_last:]:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def model_folder(path: str) -> str:
+    """The Hugging Face folder behind ``path``: the folder itself, or the ``actor/`` of a run
+    checkpoint (``checkpoints/step_000080`` or ``checkpoints/best``)."""
+    if os.path.isdir(os.path.join(path, "actor")) and not os.path.exists(os.path.join(path, "config.json")):
+        return os.path.join(path, "actor")
+    return path

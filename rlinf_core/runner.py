@@ -1,15 +1,15 @@
-"""The flow runner: one GRPO-style training loop over Ray worker groups.
+"""The trainer: the worker groups of one run, its GRPO-style step, validation and checkpoints.
 
 Per step (as in RLinf's math reasoning flow, arXiv:2509.15965 §4): take prompts -> the
 rollout group samples ``algorithm.group_size`` responses each -> the reward group scores
-them -> the algorithm turns rewards into advantages -> each actor rank recomputes old
-log-probs for its shard (or uses the rollout's with ``algorithm.recompute_logprobs:
-false``) and runs the minibatch updates -> the new weights go to the rollout -> metrics.
+them (:mod:`rlinf_core.flow.sampling`, which also does DAPO's dynamic sampling) -> the
+algorithm turns rewards into advantages -> each actor rank recomputes old log-probs for its
+shard (or uses the rollout's with ``algorithm.recompute_logprobs: false``) and runs the
+minibatch updates -> the new weights go to the rollout -> metrics. The run around the steps
+(step-0 validation, best checkpoint, signals, the report) is :mod:`rlinf_core.flow.loop`.
 
-Around the loop: inputs are validated before anything is written; checkpoints are atomic
-(:mod:`rlinf_core.checkpoint`) and resumed exactly (``runner.resume``); SIGINT/SIGTERM stop
-at the end of the step with a checkpoint; steps whose every update was skipped for
-non-finite values are counted and stop the run after ``runner.max_consecutive_bad_steps``.
+Inputs are validated before anything is written; checkpoints are atomic
+(:mod:`rlinf_core.checkpoint`) and resumed exactly (``runner.resume``).
 
 Deviation from RLinf: the loop is synchronous and trajectories pass through the driver
 once (rollout -> driver -> actor shards); RLinf streams them between groups through
@@ -23,32 +23,27 @@ import json
 import os
 import random
 import shutil
-import signal
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
-
-import yaml
 
 from rlinf_core import checkpoint as ckpt
 from rlinf_core.cluster.ray_cluster import check_fits, cluster_cpus_per_node, ensure_ray, placement_for_cluster, release, reserve
 from rlinf_core.cluster.worker import WorkerGroup
 from rlinf_core.config.derived import DerivedSizes, derive_sizes
 from rlinf_core.config.loader import section, to_container
-from rlinf_core.data import Ragged, RolloutRequest, SamplingParams, TrajectoryBatch
+from rlinf_core.data import Ragged, RolloutRequest, SamplingParams
 from rlinf_core.errors import ConfigError
 from rlinf_core.evaluation.evaluator import EvalSettings, example_items, per_problem, run_items
 from rlinf_core.evaluation.scores import summarize
 from rlinf_core.flow.components import ActorWorker, RewardWorker, RolloutWorker
 from rlinf_core.flow.data_cursor import DataCursor
-from rlinf_core.flow.metrics import merge_rewards, rollout_metrics
+from rlinf_core.flow.best import BEST_DIR, ValidationRecord, resolve_keep_best, write_best_info
+from rlinf_core.flow.sampling import chunks, sample_step
 from rlinf_core.interfaces.task import Example
-from rlinf_core.interfaces.tracker import ResumeInfo
 from rlinf_core.interfaces.train import TrainSetup
 from rlinf_core.models import load_tokenizer
 from rlinf_core.plugins import get_registry
-from rlinf_core.trackers import build_trackers, flatten_params
 
 PLUGIN_ENV_VARS = ("RLINF_PLUGINS", "RLINF_DISABLE_PLUGINS", "RLINF_PLUGIN_MODULES")
 
@@ -89,17 +84,6 @@ def _check_output_dir_writable(path: str) -> None:
         probe = os.path.dirname(probe)
     if not os.path.isdir(probe) or not os.access(probe, os.W_OK | os.X_OK):
         raise ConfigError(f"`runner.output_dir`={path!r} is not writable ({probe!r} is not a writable folder).")
-
-
-def _chunks(items: List[Any], n: int) -> List[List[Any]]:
-    """``items`` cut into ``n`` consecutive chunks whose sizes differ by at most one (none lost)."""
-    q, r = divmod(len(items), n)
-    out, start = [], 0
-    for i in range(n):
-        end = start + q + (1 if i < r else 0)
-        out.append(items[start:end])
-        start = end
-    return out
 
 
 def actor_shards(n: int, global_batch_size: int, world: int, seed: int, step: int) -> List[List[int]]:
@@ -173,6 +157,7 @@ class Trainer:
             (os.path.splitext(os.path.basename(path))[0], self.task.load([path])) for path in cfg.data.val_data_paths
         ]
         self.algorithm = self.registry.get("algorithms", cfg.algorithm.name)(section(cfg, "algorithm"))
+        self.best_metric = resolve_keep_best(cfg.runner.keep_best, cfg.data.val_data_paths, cfg.runner.val_samples)
         # An embedded Ray gets the machine's real CPUs, so a recipe asking for more fails clearly.
         ensure_ray(cfg.cluster.address, None, cfg.cluster.namespace)
         self.placement = placement_for_cluster(cfg.cluster, cluster_cpus_per_node())
@@ -226,52 +211,17 @@ class Trainer:
 
     # -- one step -----------------------------------------------------------------------
     def step(self, step: int, prompts: List[Example]) -> Dict[str, float]:
-        import torch
 
         cfg = self.cfg
         times: Dict[str, float] = {}
         t0 = time.perf_counter()
-        rollout = self.groups["rollout"]
-        requests = []
-        for r, chunk in enumerate(_chunks(prompts, rollout.world_size)):
-            requests.append(
-                (
-                    RolloutRequest(
-                        prompt_ids=Ragged.from_list([e.prompt_ids for e in chunk]),
-                        prompt_uids=[e.uid for e in chunk],
-                        answers=[e.answers for e in chunk],
-                        group_size=cfg.algorithm.group_size,
-                        step=step,
-                        seed=cfg.runner.seed * 1_000_003 + step * 1_009 + r,
-                    ),
-                )
-            )
-        parts = rollout.call_each("generate", requests).wait()
-        offset = 0
-        for part, (req,) in zip(parts, requests):
-            part.group_ids = part.group_ids + offset
-            offset += len(req.prompt_uids)
-        batch = TrajectoryBatch.cat(parts)
-        t1 = time.perf_counter()
-        times["time/rollout"] = t1 - t0
-
-        reward = self.groups["reward"]
-        texts = batch.response_texts or []
-        if len(texts) != len(batch):
-            raise RuntimeError(f"rollout backend '{cfg.rollout.backend}' did not decode response_texts")
-        futures = [
-            reward.call("score", [texts[i] for i in c], [batch.answers[i] for i in c], ranks=[r])
-            for r, c in enumerate(_chunks(list(range(len(batch))), reward.world_size))
-            if c
-        ]
-        results = [res for f in futures for res in f.wait()]
-        merged = merge_rewards(results)
-        batch.rewards = torch.tensor(merged.scores, dtype=torch.float32)
-        batch.reward_components = {k: torch.tensor(v, dtype=torch.float32) for k, v in merged.components.items()}
+        sampled = sample_step(
+            self.groups, self.algorithm, prompts, self.cursor.next, cfg.algorithm.group_size, cfg.runner.seed, step
+        )
+        batch = sampled.batch
         batch.advantages = self.algorithm.compute_advantages(batch).float()
         self.last_batch = batch  # kept for inspection (tests, debugging); replaced every step
         t2 = time.perf_counter()
-        times["time/reward"] = t2 - t1
 
         actor = self.groups["actor"]
         shards = actor_shards(len(batch), cfg.actor.global_batch_size, actor.world_size, cfg.runner.seed, step)
@@ -283,14 +233,13 @@ class Trainer:
         times["time/train"] = t3 - t2
 
         weights = actor.call("state_dict_for_rollout")
-        rollout.call("update_weights", weights.refs[0]).wait()
+        self.groups["rollout"].call("update_weights", weights.refs[0]).wait()
         weights.wait()
         t4 = time.perf_counter()
         times["time/sync"] = t4 - t3
         times["time/step"] = t4 - t0
 
-        metrics = rollout_metrics(batch)
-        metrics.update(merged.metrics)
+        metrics = dict(sampled.metrics)
         metrics.update(train_results[0])
         metrics.update(times)
         tokens = int(batch.response_ids.lengths.sum()) + int(batch.prompt_ids.lengths.sum())
@@ -305,7 +254,7 @@ class Trainer:
         """Texts for ``prompt_ids`` (one sample each), spread over the rollout ranks."""
         rollout = self.groups["rollout"]
         futures = []
-        for r, chunk in enumerate(_chunks(prompt_ids, rollout.world_size)):
+        for r, chunk in enumerate(chunks(prompt_ids, rollout.world_size)):
             if chunk:
                 uids = [str(i) for i in range(len(chunk))]
                 request = RolloutRequest(Ragged.from_list(chunk), uids, [[""]] * len(chunk), 1, seed=seed + r, sampling=sampling)
@@ -336,11 +285,12 @@ class Trainer:
         return metrics
 
     # -- checkpoints --------------------------------------------------------------------
-    def save(self, step: int) -> str:
-        """An atomic, checksummed checkpoint of everything needed to continue exactly."""
+    def save(self, step: int, best: Optional[ValidationRecord] = None) -> str:
+        """An atomic, checksummed checkpoint of everything needed to continue exactly; with
+        ``best``, the best-validation checkpoint (``checkpoints/best``, with its best.json)."""
         import torch
 
-        final = ckpt.step_dir(self.checkpoint_root, step)
+        final = ckpt.step_dir(self.checkpoint_root, step) if best is None else os.path.join(self.checkpoint_root, BEST_DIR)
         tmp = final + ".tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         try:
@@ -358,6 +308,8 @@ class Trainer:
             with open(os.path.join(tmp, "runner.json"), "w") as fh:
                 json.dump(state, fh)
             torch.save(_driver_rng_state(), os.path.join(tmp, "driver_rng.pt"))
+            if best is not None:
+                write_best_info(tmp, best)
             ckpt.write_manifest(tmp, step)
             shutil.rmtree(final, ignore_errors=True)
             os.replace(tmp, final)
@@ -381,130 +333,24 @@ class Trainer:
 
 
 def prepare_assets(cfg: Any) -> bool:
-    """Run the recipe's preparer (``runner.prepare``) if what it makes is missing; True if it ran."""
+    """Run the recipe's preparer (``runner.prepare``) if what it makes is missing; True if it ran.
+
+    A path the user gave outside ``runner.cache_dir`` that does not exist is an error before
+    the preparer runs: preparers never write outside the cache (see :class:`Preparer`).
+    """
     if not cfg.runner.prepare:
         return False
     registry = get_registry(cfg.plugins.modules)
     preparer = registry.get("preparers", cfg.runner.prepare, field_name="runner.prepare")(cfg)
+    preparer.check_given_paths()
     if preparer.is_prepared():
         return False
     preparer.prepare()
     return True
 
 
-class _StopFlag:
-    """SIGINT/SIGTERM ask the loop to stop at the end of the current step; a second SIGINT aborts."""
-
-    def __init__(self) -> None:
-        self.signal_name: Optional[str] = None
-        self._previous: Dict[int, Any] = {}
-
-    def __enter__(self) -> "_StopFlag":
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.signal_name is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.signal_name = signal.Signals(signum).name
-        print(f"\n[rlinf] {self.signal_name}: stopping after this step and saving a checkpoint "
-              f"(press Ctrl-C again to abort without saving)", file=sys.stderr, flush=True)
-
-    def __exit__(self, *exc: Any) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-
 def run_from_config(cfg: Any) -> RunResult:
     """Train as ``cfg`` says; returns the metric history and where things were written."""
-    from rlinf_core.flow.plots import plot_curves
-    from rlinf_core.flow.progress import StepProgress
+    from rlinf_core.flow.loop import run
 
-    prepare_assets(cfg)
-    trainer = Trainer(cfg)
-    trainer.validate()
-    result = RunResult(output_dir=trainer.output_dir, steps=0)
-    resume_state = trainer.restore_driver_state() if trainer.resumed_from else None
-    if resume_state is not None and trainer.step_count >= cfg.runner.max_steps:
-        print(f"{trainer.output_dir} already holds a finished run (step {trainer.step_count}/{cfg.runner.max_steps}). "
-              f"Raise runner.max_steps to continue it, or train afresh with another runner.output_dir or runner.resume=none.")
-        result.steps, result.final_checkpoint = trainer.step_count, trainer.resumed_from
-        return result
-
-    prepare_output_dir(trainer.output_dir)
-    ckpt.clean_partial(trainer.checkpoint_root)
-    config_yaml = yaml.safe_dump(trainer.container, sort_keys=False)
-    with open(os.path.join(trainer.output_dir, "config.yaml"), "w") as fh:
-        fh.write(config_yaml)
-    tracker = build_trackers(trainer.registry, cfg.tracking, trainer.output_dir)
-    status = "FAILED"
-    bad_steps = 0
-    evaluated_at = -1
-    try:
-        trainer.launch()
-        run_name = cfg.tracking.run_name or time.strftime("grpo-%Y%m%d-%H%M%S")
-        resume = ResumeInfo(run_id=trainer.run_id, step=trainer.step_count) if resume_state is not None else None
-        tracker.start(run_name, flatten_params(trainer.container), config_yaml, resume=resume)
-        trainer.run_id = result.run_id = tracker.run_id
-        if resume is not None:
-            print(f"[rlinf] resumed from {trainer.resumed_from} at step {trainer.step_count}", file=sys.stderr)
-        result.history = trainer.history
-        with _StopFlag() as stop, StepProgress(cfg.runner.max_steps, start_step=trainer.step_count) as progress:
-            while trainer.step_count < cfg.runner.max_steps and stop.signal_name is None:
-                prompts = trainer.cursor.next()
-                if prompts is None:
-                    break  # runner.max_epochs passes over the data are done
-                step = trainer.step_count + 1
-                metrics = trainer.step(step, prompts)
-                trainer.step_count = step
-                last = step == cfg.runner.max_steps or stop.signal_name is not None
-                if trainer.val_sets and (last or (cfg.runner.val_interval and step % cfg.runner.val_interval == 0)):
-                    result.validation = trainer.evaluate()
-                    metrics.update(result.validation)
-                    evaluated_at = step
-                tracker.log_metrics(metrics, step)
-                trainer.history.append({"step": step, **metrics})
-                progress.update(step, metrics)
-                bad = metrics.get("train/skipped_updates", 0) > 0 and metrics.get("train/optimizer_steps", 1) == 0
-                bad_steps = bad_steps + 1 if bad else 0
-                if bad_steps >= cfg.runner.max_consecutive_bad_steps:
-                    raise TrainingDiverged(
-                        f"{bad_steps} consecutive steps had no finite update (NaN or Inf in the loss or gradients; "
-                        f"see train/skipped_updates). Last complete checkpoint: "
-                        f"{ckpt.latest_valid(trainer.checkpoint_root) or 'none'}. Lower actor.optim.lr or check the reward."
-                    )
-                if cfg.runner.save_interval and step % cfg.runner.save_interval == 0 and step < cfg.runner.max_steps:
-                    trainer.save(step)
-            result.steps = trainer.step_count
-            result.stopped_by_signal = stop.signal_name
-        if trainer.val_sets and trainer.step_count > 0 and evaluated_at != trainer.step_count:
-            result.validation = trainer.evaluate()  # the data ran out before max_steps: evaluate the end too
-            tracker.log_metrics(result.validation, trainer.step_count)
-        if result.validation:
-            shown = ", ".join(f"{k} {v:.4f}" for k, v in result.validation.items() if not k.startswith("time/"))
-            print(f"final validation: {shown}")
-        if trainer.step_count > 0:
-            result.final_checkpoint = trainer.save(trainer.step_count)
-        if trainer.history:
-            tracker.log_artifact(plot_curves(trainer.history, os.path.join(trainer.output_dir, "curves.png")))
-        status = "KILLED" if result.stopped_by_signal else "FINISHED"
-    except KeyboardInterrupt:
-        status = "KILLED"
-        raise
-    finally:
-        trainer.shutdown()
-        try:
-            tracker.finish(status)
-        except Exception as exc:
-            if status == "FINISHED":
-                raise
-            # The run's own error is already propagating; do not let a tracker hide it.
-            print(f"warning: trackers failed to close: {exc}", file=sys.stderr)
-    for name, where in tracker.describe().items():
-        print(f"{name}: {where}")
-    print(f"final checkpoint: {result.final_checkpoint}")
-    if result.stopped_by_signal:
-        print(f"Stopped on {result.stopped_by_signal} at step {result.steps}. Resume with the same command "
-              f"(runner.resume=auto continues from {result.final_checkpoint}).")
-    return result
+    return run(cfg)

@@ -103,19 +103,34 @@ def test_cli_run_writes_mlflow_checkpoints_and_curves(plugin_site, tiny_checkpoi
     client = MlflowClient(tracking_uri=default_tracking_uri(out))
     run = client.search_runs([client.get_experiment_by_name("rlinf").experiment_id])[0]
     assert run.info.status == "FINISHED"
-    for name in METRICS + ["val/train/avg_at_2", "val/train/pass_at_2"]:  # MLflow spells '@' as '_at_'
+    for name in METRICS:
         history = client.get_metric_history(run.info.run_id, name)
         assert [m.step for m in history] == [1, 2], name
+    val = {}
+    for name in ["val/train/avg_at_2", "val/train/pass_at_2"]:  # MLflow spells '@' as '_at_'
+        history = client.get_metric_history(run.info.run_id, name)
+        assert sorted(m.step for m in history) == [0, 1, 2], name  # step 0: before any update
+        val[name] = {m.step: m.value for m in history}
     assert "final validation: val/train/avg@2" in proc.stdout
+    # The report: start -> best -> final in one unit, and every output named.
+    avg = val["val/train/avg_at_2"]
+    best_step = max(sorted(avg), key=lambda s: (avg[s], -s))  # the first step reaching the maximum
+    assert f"val/train/avg@2: start {avg[0]:.4f} (step 0) -> best {avg[best_step]:.4f} (step {best_step})" in proc.stdout
+    for name in ("mlflow ui", "metrics", "curves", "best checkpoint", "final checkpoint"):
+        assert f"\n{name} " in proc.stdout, name
+    assert "validation at step 1:" in proc.stderr  # printed when it happens
+    best = json.load(open(os.path.join(out, "checkpoints", "best", "best.json")))
+    assert best == {"metric": "val/train/avg@2", "step": best_step, "value": avg[best_step]}
+    assert os.path.exists(os.path.join(out, "checkpoints", "best", "actor", "config.json"))
     assert os.path.exists(os.path.join(out, "checkpoints", "step_000001", "actor", "config.json"))
     assert os.path.exists(os.path.join(out, "checkpoints", "step_000002", "actor", "tokenizer_config.json"))
     assert os.path.exists(os.path.join(out, "checkpoints", "step_000002", "manifest.json"))
     assert os.path.getsize(os.path.join(out, "curves.png")) > 10_000
-    assert len(open(os.path.join(out, "metrics.jsonl")).readlines()) == 2
+    assert [json.loads(line)["step"] for line in open(os.path.join(out, "metrics.jsonl"))] == [0, 1, 2]
 
 
 def test_work_is_split_over_ranks_without_losing_items():
-    from rlinf_core.runner import _chunks
+    from rlinf_core.flow.sampling import chunks as _chunks
 
     assert _chunks(list(range(7)), 3) == [[0, 1, 2], [3, 4], [5, 6]]
     assert _chunks([1], 3) == [[1], [], []]

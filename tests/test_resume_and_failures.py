@@ -35,9 +35,11 @@ cluster:
 runner:
   max_steps: 4
   save_interval: 2
+  val_interval: 2
   seed: 3
 data:
   train_data_paths: [{dataset}]
+  val_data_paths: [{dataset}]
   rollout_batch_size: 4
 rollout:
   model: {{model_path: {tiny_checkpoint}}}
@@ -63,9 +65,10 @@ def cli(*args, background=False, **popen):
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
 
 
-def series(out, keys=("rollout/rewards", "train/policy_loss", "train/entropy_loss", "rollout/response_length")):
+def series(out, keys=("rollout/rewards", "train/policy_loss", "train/entropy_loss", "rollout/response_length",
+                      "train/loss", "train/grad_norm", "val/train/avg@1")):
     rows = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"))]
-    return {r["step"]: tuple(r[k] for k in keys) for r in rows}
+    return {r["step"]: tuple(r.get(k) for k in keys) for r in rows}
 
 
 def wait_for(path, proc, timeout=300):
@@ -88,16 +91,33 @@ def test_checkpoints_are_complete_and_pruned(uninterrupted):
     from rlinf_core.checkpoint import verify
 
     root = Path(uninterrupted) / "checkpoints"
-    assert sorted(p.name for p in root.iterdir()) == ["step_000002", "step_000004"]
+    assert sorted(p.name for p in root.iterdir()) == ["best", "step_000002", "step_000004"]
     for ckpt in root.iterdir():
         assert verify(str(ckpt)) == (True, "ok")
         assert (ckpt / "actor" / "model.safetensors").exists() and (ckpt / "actor" / "tokenizer_config.json").exists()
         assert (ckpt / "actor_state" / "rank0.pt").exists() and (ckpt / "driver_rng.pt").exists()
         state = json.loads((ckpt / "runner.json").read_text())
-        assert state["tracker_run_id"] and state["data"]["index"] == int(ckpt.name[-1])
+        assert state["tracker_run_id"]
+        if ckpt.name != "best":
+            assert state["data"]["index"] == int(ckpt.name[-1])
+    best = json.loads((root / "best" / "best.json").read_text())
+    validations = {s: v[-1] for s, v in series(uninterrupted).items() if v[-1] is not None}
+    assert sorted(validations) == [0, 2, 4]
+    assert best["value"] == max(validations.values()) and validations[best["step"]] == best["value"]
 
 
-def test_sigkill_mid_run_then_resume_is_exact(recipe, uninterrupted, tmp_path):
+@pytest.fixture
+def cpu_hog():
+    """Another process spinning on a core, as on a loaded machine, for as long as the test runs."""
+    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def test_sigkill_mid_run_then_resume_is_exact(recipe, uninterrupted, tmp_path, cpu_hog):
+    """Same seed, same run, on a loaded machine: the killed run's steps 1-2 and the resumed
+    steps 3-4 equal the uninterrupted run's (which ran without the load), bit for bit."""
     out = str(tmp_path / "killed")
     proc = cli("run", recipe, f"runner.output_dir={out}", background=True, start_new_session=True)
     wait_for(os.path.join(out, "checkpoints", "step_000002", "manifest.json"), proc)
@@ -107,8 +127,8 @@ def test_sigkill_mid_run_then_resume_is_exact(recipe, uninterrupted, tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resumed from" in resumed.stderr and "step_000002" in resumed.stderr
     straight, again = series(uninterrupted), series(out)
-    assert sorted(again) == [1, 2, 3, 4]
-    assert [again[s] for s in (3, 4)] == [straight[s] for s in (3, 4)]  # bit-identical after resuming
+    assert sorted(again) == [0, 1, 2, 3, 4]  # step 0: the validation before any update
+    assert again == straight  # bit-identical, before and after resuming
     run_ids = {json.loads((Path(out) / "checkpoints" / d / "runner.json").read_text())["tracker_run_id"]
                for d in ("step_000002", "step_000004")}
     assert len(run_ids) == 1  # the same MLflow run continued
@@ -267,3 +287,37 @@ def test_bad_input_exits_2_and_writes_nothing(recipe, tiny_checkpoint, dataset, 
     assert expected in proc.stderr, proc.stderr[-3000:]
     assert proc.stderr.count("Error:") == 1 and "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+def _tree(root):
+    return sorted(str(p.relative_to(root)) for p in Path(root).rglob("*"))
+
+
+@pytest.mark.parametrize(
+    "command, override, field",
+    [
+        ("run", "data.train_data_paths=[data/my.jsonl]", "data.train_data_paths"),  # issue 14's report
+        ("run", "data.val_data_paths=[data/held-out.jsonl]", "data.val_data_paths"),
+        ("run", "rollout.model.model_path=models/sft", "rollout.model.model_path"),
+        ("prepare", "data.train_data_paths=[data/my.jsonl]", "data.train_data_paths"),
+        ("prepare", "rollout.model.model_path=models/sft", "rollout.model.model_path"),
+        ("prepare", "runner.prepare=tiny-model rollout.model.model_path=models/tiny", "rollout.model.model_path"),
+    ],
+)
+def test_a_missing_given_path_is_never_prepared_exits_2_and_writes_nothing(tmp_path, command, override, field):
+    """Preparers write only under runner.cache_dir: a path the user gave that does not exist is an error."""
+    work, cache = tmp_path / "work", tmp_path / "cache"
+    work.mkdir()
+    cache.mkdir()
+    before = _tree(tmp_path)
+    recipe = Path(__file__).resolve().parent.parent / "cookbook" / "math-tiny" / "grpo.yaml"
+    proc = subprocess.run(
+        [sys.executable, "-m", "rlinf_core.cli", command, str(recipe), *override.split()],
+        cwd=work, env={**os.environ, "RLINF_CACHE": str(cache), "RAY_AUTH_MODE": "disabled"},
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    path = override.split()[-1].split("=", 1)[1].strip("[]")
+    assert f"`{field}`={path!r} does not exist" in proc.stderr and "runner.cache_dir" in proc.stderr
+    assert proc.stderr.count("Error:") == 1 and "Traceback" not in proc.stderr
+    assert _tree(tmp_path) == before  # no output dir, no data, no cache files

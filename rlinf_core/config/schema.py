@@ -63,6 +63,15 @@ class RunnerConfig:
     val_samples: int = doc(1, "Samples per validation problem (K in avg@K, pass@k).", ge=1)
     val_temperature: float = doc(0.0, "Validation sampling temperature; 0 is greedy.", ge=0.0)
     val_top_p: float = doc(1.0, "Validation nucleus sampling.", gt=0.0, le=1.0)
+    val_at_start: bool = doc(
+        True, "Validate once before the first update (step 0), so the run's report compares start, best and final."
+    )
+    keep_best: Optional[str] = doc(
+        "auto",
+        "Keep the checkpoint with the best value of this validation metric (higher is better) in "
+        "<output_dir>/checkpoints/best, beside the latest ones; auto: the first validation metric "
+        "(val/<first file>/avg@K); none: off.",
+    )
     resume: str = doc(
         "auto",
         "Where to continue from: auto (the latest complete checkpoint in output_dir, if any; broken ones are "

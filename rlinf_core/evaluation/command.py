@@ -11,7 +11,10 @@ from rlinf_core.evaluation.prompts import FORMATS
 
 
 @click.command("eval", context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--model", "model_path", required=True, help="Hugging Face checkpoint folder.")
+@click.option(
+    "--model", "model_path", required=True,
+    help="Hugging Face checkpoint folder, or a run's checkpoint (<output_dir>/checkpoints/best or .../step_000080).",
+)
 @click.option("--benchmark", "benchmarks", multiple=True, required=True, help="Benchmark jsonl (repeat for several).")
 @click.option("--samples", "-k", default=1, show_default=True, type=click.IntRange(min=1), help="Samples per problem (K).")
 @click.option("--temperature", default=0.0, show_default=True, type=click.FloatRange(min=0), help="0 = greedy.")
@@ -38,13 +41,17 @@ def eval_command(
     from rich.table import Table
 
     from rlinf_core.evaluation.benchmarks import load_benchmark
+    from rlinf_core.evaluation.choices import no_letter_note
     from rlinf_core.evaluation.evaluator import EvalSettings, evaluate_benchmark
     from rlinf_core.evaluation.local import local_functions
     from rlinf_core.evaluation.scores import ks_for
     from rlinf_core.models import load_tokenizer
     from rlinf_core.plugins import get_registry
 
+    from rlinf_core.checkpoint import model_folder
+
     loaded = [load_benchmark(path) for path in benchmarks]  # every file checked before any model loads
+    model_path = model_folder(model_path)
     tokenizer = load_tokenizer(model_path, "--model")
     settings = EvalSettings(samples, temperature, top_p, -1, max_new_tokens, prompt_format, seed, batch_size)
     generate, score, close = local_functions(model_path, backend, reward_name, get_registry())
@@ -67,5 +74,9 @@ def eval_command(
     for s in summaries:
         table.add_row(s["benchmark"], str(s["problems"]), *[f"{100 * s[m]:.1f}" for m in metrics], f"{s['samples_per_s']:.1f}")
     Console().print(table)
+    for s in summaries:
+        note = no_letter_note(s, samples)  # a bare 0.0 on multiple choice would leave the user guessing
+        if note:
+            click.echo(note)
     if output_dir:
         click.echo(f"per-problem results and summaries: {output_dir}")

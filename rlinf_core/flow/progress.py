@@ -31,6 +31,10 @@ class StepProgress:
     def __exit__(self, *exc: Any) -> None:
         self.progress.stop()
 
+    def note(self, text: str) -> None:
+        """A line printed above the live bar (validation results, a new best checkpoint)."""
+        self.console.print(text, highlight=False)
+
     def update(self, step: int, metrics: Mapping[str, float]) -> None:
         reward = metrics.get("rollout/rewards")
         acc = metrics.get("rollout/accuracy")
