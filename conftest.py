@@ -61,3 +61,12 @@ def tiny_checkpoint(tmp_path_factory) -> str:
 
     path = tmp_path_factory.mktemp("tiny") / "ckpt"
     return build_tiny_checkpoint(str(path), TINY_CORPUS, TinyModelSpec(hidden_size=64, num_layers=2, intermediate_size=128))
+
+
+@pytest.fixture
+def cpu_hog():
+    """Another process spinning on a core, as on a loaded machine, for as long as the test runs."""
+    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    yield proc
+    proc.kill()
+    proc.wait()

@@ -1,6 +1,5 @@
 """Config loading: plugin schemas, overrides, validation messages and derived sizes."""
 
-import textwrap
 from pathlib import Path
 
 import pytest

@@ -106,15 +106,6 @@ def test_checkpoints_are_complete_and_pruned(uninterrupted):
     assert best["value"] == max(validations.values()) and validations[best["step"]] == best["value"]
 
 
-@pytest.fixture
-def cpu_hog():
-    """Another process spinning on a core, as on a loaded machine, for as long as the test runs."""
-    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-    yield proc
-    proc.kill()
-    proc.wait()
-
-
 def test_sigkill_mid_run_then_resume_is_exact(recipe, uninterrupted, tmp_path, cpu_hog):
     """Same seed, same run, on a loaded machine: the killed run's steps 1-2 and the resumed
     steps 3-4 equal the uninterrupted run's (which ran without the load), bit for bit."""

@@ -5,7 +5,6 @@ import time
 import pytest
 
 from rlinf_core import WorkerError, WorkerGroup
-from rlinf_core.cluster import parse_placement, release, reserve
 from tests.workers_for_tests import BrokenInitWorker, EchoWorker
 
 

@@ -336,18 +336,6 @@ def test_shared_prompt_training_gives_the_same_weights(tiny_checkpoint, make_bat
         assert torch.allclose(x, y, atol=1e-5)
 
 
-@pytest.fixture
-def cpu_hog():
-    """Another process spinning on a core, as on a loaded machine, for as long as the test runs."""
-    import subprocess
-    import sys
-
-    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-    yield proc
-    proc.kill()
-    proc.wait()
-
-
 def test_shared_prompt_gradients_are_bitwise_repeatable_under_load(tiny_checkpoint, cpu_hog):
     """Groups of unequal size, so a thread's share of the KV-cache expansion ends inside a group:
     the backward of advanced indexing with repeated indices (``keys[index]``) adds the copies'
