@@ -48,9 +48,9 @@ def run_seed(seed: int, args: argparse.Namespace) -> Dict:
     overrides = [f"runner.seed={seed}", f"runner.output_dir={out}", "runner.resume=none",
                  f"runner.val_interval={args.val_interval}", *args.set]
     cli = [sys.executable, "-m", "rlinf_core.cli"]
-    subprocess.run([*cli, "prepare", RECIPE, *overrides], env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([*cli, "prepare", args.recipe, *overrides], env=env, check=True, stdout=subprocess.DEVNULL)
     t0 = time.time()
-    subprocess.run([*cli, "run", RECIPE, *overrides], env=env, check=True, stdout=subprocess.DEVNULL,
+    subprocess.run([*cli, "run", args.recipe, *overrides], env=env, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL if args.quiet else None)
     wall = time.time() - t0
     rows = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"))]
@@ -58,7 +58,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> Dict:
     best = max(curve, key=lambda p: p[1])
     start, final = curve[0], curve[-1]
     return {
-        "label": args.label, "overrides": args.set, "cpu": cpu_model(), "seed": seed,
+        "label": args.label, "recipe": os.path.relpath(args.recipe, REPO), "overrides": args.set, "cpu": cpu_model(), "seed": seed,
         "start": start[1], "best": best[1], "best_step": best[0], "final": final[1], "steps": final[0],
         "gain_points": round(100 * (final[1] - start[1]), 1),
         "final_below_best_points": round(100 * (best[1] - final[1]), 1),
@@ -110,6 +110,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[1])
     ap.add_argument("--label", default="recipe")
+    ap.add_argument("--recipe", default=RECIPE, help="the recipe to run (default: cookbook/math-tiny/grpo.yaml)")
     ap.add_argument("--set", nargs="*", default=[], help="overrides for rlinf run, e.g. algorithm.name=dapo")
     ap.add_argument("--val-interval", type=int, default=10)
     ap.add_argument("--cache", default="/tmp/rlinf-bench-cache")

@@ -55,3 +55,16 @@ def test_prune_keeps_the_newest(tmp_path):
     assert [s for s, _ in ckpt.list_steps(str(tmp_path))] == [4, 3]
     ckpt.prune(str(tmp_path), keep_last=0)
     assert len(ckpt.list_steps(str(tmp_path))) == 2
+
+
+def test_model_folder_takes_a_run_checkpoint_or_a_model_folder(tmp_path):
+    from rlinf_core.checkpoint import model_folder
+
+    for name in ("best", "step_000080"):
+        (tmp_path / "checkpoints" / name / "actor").mkdir(parents=True)
+        (tmp_path / "checkpoints" / name / "actor" / "config.json").write_text("{}")
+        assert model_folder(str(tmp_path / "checkpoints" / name)) == str(tmp_path / "checkpoints" / name / "actor")
+    hf = tmp_path / "hf"
+    hf.mkdir()
+    (hf / "config.json").write_text("{}")
+    assert model_folder(str(hf)) == str(hf)
