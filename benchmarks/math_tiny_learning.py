@@ -90,15 +90,20 @@ def plot(records: List[Dict], png: str) -> None:
     import matplotlib.pyplot as plt
 
     labels = sorted({r["label"] for r in records}, key=[r["label"] for r in records].index)
-    fig, axes = plt.subplots(1, len(labels), figsize=(4.2 * len(labels), 3.6), squeeze=False, sharey=True)
-    for ax, label in zip(axes[0], labels):
+    cols = min(3, len(labels))
+    rows = -(-len(labels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.3 * rows), squeeze=False, sharey=True)
+    for ax in axes.flat[len(labels):]:
+        ax.set_visible(False)
+    for ax, label in zip(axes.flat, labels):
         for r in (r for r in records if r["label"] == label):
             steps, values = zip(*r["curve"])
             ax.plot(steps, [100 * v for v in values], marker=".", lw=1.2, label=f"seed {r['seed']}")
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("held-out greedy accuracy (%)")
+    for row in axes:
+        row[0].set_ylabel("held-out greedy acc. (%)")
     axes[0][0].legend(fontsize=7)
     fig.suptitle(records[0]["cpu"], fontsize=8)
     fig.tight_layout()

@@ -33,7 +33,7 @@ class StepProgress:
 
     def note(self, text: str) -> None:
         """A line printed above the live bar (validation results, a new best checkpoint)."""
-        self.console.print(text, highlight=False)
+        self.console.print(text, highlight=False, soft_wrap=True)  # a path stays on one line
 
     def update(self, step: int, metrics: Mapping[str, float]) -> None:
         reward = metrics.get("rollout/rewards")
