@@ -13,7 +13,8 @@ Order of precedence, following the MATH dataset convention (Hendrycks et al. 202
    (Minerva's "Final Answer: The final answer is $x$. I hope it is correct." included;
    "$x=3$ or $x=-3$" after the phrase is a list). A bare last number is never taken
    (math-verify used directly does, which rewards truncated reasoning that happens to
-   mention the gold).
+   mention the gold). With no phrase either, the value stated by a concluding sentence
+   ("Therefore, there are 17 ways.", :mod:`rlinf_math.prose`).
 3. An empty box, or a last box that is never closed (a truncated response), is no answer;
    earlier boxes and phrases are not used as a fall-back.
 
@@ -48,6 +49,7 @@ FROM_BOX = "box"
 FROM_BOXES = "boxes"  # several neighbouring boxes joined into a list
 FROM_PHRASE = "phrase"
 FROM_LAST_LINE = "last_line"  # a multiple-choice letter alone on the last line
+FROM_CONCLUSION = "conclusion"  # the value a concluding sentence states (rlinf_math.prose)
 
 
 @dataclass(frozen=True)
@@ -271,7 +273,15 @@ def extract_answer(text: str, max_chars: int = MAX_ANSWER_CHARS, phrases: bool =
         return extract_boxed(text, max_chars)
     if not phrases:
         return Extraction(NO_ANSWER)
-    return extract_final_answer(text, max_chars)
+    found = extract_final_answer(text, max_chars)
+    if found.status != NO_ANSWER or _ANCHOR.search(text[-PHRASE_WINDOW:]):
+        return found  # an answer phrase that states nothing (truncated) is no answer
+    from rlinf_math.prose import concluding_answer  # here: prose -> forms -> this module
+
+    value = concluding_answer(text)
+    if value is None or len(value) > max_chars:
+        return Extraction(NO_ANSWER)
+    return Extraction(FOUND, value, FROM_CONCLUSION)
 
 
 # ----------------------------------------------------------------------------------------

@@ -22,9 +22,13 @@ Deviations from calling math-verify directly:
   sympy's ``parse_expr``, which is an ``eval``. Without it the only strings that reach
   ``parse_expr`` are number tokens of latex2sympy's grammar (``sympy.Number("12")``), so
   model text is never evaluated (tests/test_corpus.py checks this).
-- ``options`` bit :data:`ALLOW_SET_RELATION` sets ``allow_set_relation_comp`` (an inequality
-  answer against an interval gold, as math-verify documents), and reads a list of
-  inequalities in one variable ("x < -1 or x > 3") as their union; 6-digit ``float_rounding``.
+- ``options`` bit :data:`ALLOW_SET_RELATION` (set when either side is an inequality and the
+  other an inequality or a set) reads an inequality in one variable, on either side, as its
+  solution set, and a list of them ("x < -1 or x > 3") as their union, so the policy applies
+  both ways (math-verify's ``allow_set_relation_comp`` only converts the prediction).
+- Numbers are compared with :mod:`rlinf_math.closeness` (exact values exactly, a written
+  decimal by its digits) in place of math-verify's ``sympy_numeric_eq``, whose 6-place
+  rounding and ``chop`` equated values far below 1 (see :func:`install_numeric_rule`).
 - A standalone ``i`` is the imaginary unit on both sides (latex2sympy makes it a symbol, so
   math-verify finds ``3+2i = 2i+3`` but not ``i^2 = -1``).
 - math-verify's own timeouts (``signal.alarm``, whole seconds) are switched off; instead a
@@ -106,24 +110,140 @@ def _imaginary_unit(parsed: List[Any]) -> List[Any]:
     return out
 
 
-def _union_of_relations(parsed: List[Any]) -> List[Any]:
-    """A list of inequalities in one variable ("x < -1 or x > 3", read by math-verify as a
-    set of relations) is their union, so it can match an interval gold."""
+def _solution_sets(parsed: List[Any]) -> List[Any]:
+    """An inequality in one variable as its solution set: ``2 < x \\le 5`` is ``(2, 5]``,
+    ``|x| < 2`` is ``(-2, 2)``, and a list of them ("x < -1 or x > 3", which math-verify reads
+    as a set of relations) is their union. Applied to both sides, so an inequality matches
+    an interval, another inequality or a union with the same solutions, whichever side
+    wrote which. Equations and relations in several variables are left alone."""
     import sympy
-    from sympy.core.relational import Relational
+    from sympy.core.relational import Equality, Relational, Unequality
 
     out = []
     for value in parsed:
-        args = getattr(value, "args", ()) if isinstance(value, (sympy.FiniteSet, sympy.Tuple)) else ()
-        if len(args) >= 2 and all(isinstance(a, Relational) for a in args):
+        condition = None
+        if isinstance(value, (sympy.FiniteSet, sympy.Tuple)):
+            args = value.args
+            if len(args) >= 2 and all(isinstance(a, Relational) for a in args):
+                condition = sympy.Or(*args)
+        elif isinstance(value, (Relational, sympy.And, sympy.Or)):
+            condition = value
+        if condition is not None and not condition.atoms(Equality, Unequality):
             try:
-                symbols = set().union(*(a.free_symbols for a in args))
-                if len(symbols) == 1:
-                    value = sympy.Or(*args).as_set()
-            except Exception:
+                if len(condition.free_symbols) == 1:
+                    value = condition.as_set()
+            except Exception:  # as_set refuses some conditions: compare them as written
                 pass
         out.append(value)
     return out
+
+
+def _load_closeness() -> Any:
+    """:mod:`rlinf_math.closeness`, loaded by path (this script does not import rlinf)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "closeness.py")
+    spec = importlib.util.spec_from_file_location("_rlinf_math_closeness", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _written_decimal(value: Any) -> Any:
+    """The decimal a model wrote, when ``value`` is one (``0.25``, ``-1.5``, ``1.5\\times 10^{20}``), else None.
+
+    latex2sympy keeps a decimal as a 53-bit Float; its 15-digit ``str`` without trailing zeros is
+    the digits as written (trailing zeros written by the model are lost, which only makes the
+    decimal count as less precise)."""
+    import sympy
+    from decimal import Decimal, InvalidOperation
+
+    sign, scale = 1, 0
+    if isinstance(value, sympy.Mul) and len(value.args) == 2:
+        head, tail = value.args
+        base, power = tail.as_base_exp() if isinstance(tail, sympy.Pow) else (tail, sympy.Integer(1))
+        if isinstance(head, sympy.Float) and base == 10 and isinstance(power, sympy.Integer) and abs(power) < 400:
+            value, scale = head, int(power)
+        else:
+            return None
+    elif isinstance(-value, sympy.Float) and not isinstance(value, sympy.Float):
+        value, sign = -value, -1
+    if not isinstance(value, sympy.Float):
+        return None
+    text = str(value)
+    mantissa, _, exponent = text.partition("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    try:
+        written = Decimal(mantissa + ("e" + exponent if exponent else ""))
+    except InvalidOperation:
+        return None
+    return (-written if sign < 0 else written).scaleb(scale)
+
+
+def _as_fraction(value: Any, digits: int) -> Any:
+    """A real sympy number as a Fraction good to ``digits`` significant digits, else None."""
+    from decimal import Decimal, InvalidOperation
+    from fractions import Fraction
+
+    approx = value.evalf(digits)
+    if not approx.is_real or not approx.is_finite:
+        return None
+    try:
+        return Fraction(Decimal(str(approx)))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def make_numeric_eq(closeness: Any) -> Any:
+    """math-verify's ``sympy_numeric_eq`` with :mod:`rlinf_math.closeness`'s rule: exact values
+    exactly, a written decimal by its digits, and symbolic values left
+    to math-verify's ``simplify`` step (its numeric step chops a small ``x``-coefficient to 0)."""
+    import sympy
+    from sympy import MatrixBase
+
+    def numeric_eq(a: Any, b: Any, float_rounding: int = 6, numeric_precision: int = 15) -> bool:
+        if isinstance(a, MatrixBase) and isinstance(b, MatrixBase):
+            return a.shape == b.shape and all(numeric_eq(x, y) for x, y in zip(a, b))
+        if not (isinstance(a, sympy.Expr) and isinstance(b, sympy.Expr)):
+            return False
+        if a.free_symbols or b.free_symbols or a.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan):
+            return False
+        wa, wb = _written_decimal(a), _written_decimal(b)
+        if wa is not None and wb is not None:
+            return bool(closeness.decimals_match(wa, wb))
+        if wa is not None or wb is not None:
+            written, other = (wa, b) if wa is not None else (wb, a)
+            value = _as_fraction(other, max(30, closeness.significant_digits(written) + 10))
+            return value is not None and bool(closeness.decimal_matches(written, value))
+        diff = a - b
+        if diff.is_Rational:  # sympy did the exact arithmetic: 2^{100}-1 against 2^{100}
+            return bool(diff == 0)
+        if a.has(sympy.Float) or b.has(sympy.Float):  # a float inside an expression (1.5\\sqrt{2})
+            relative = 1e-12  # equal up to float noise
+        else:
+            relative = 1e-50  # exact values: evalf finds a true zero, or the difference's own digits
+        value = sympy.Abs(diff.evalf(30))
+        if value == 0 or (isinstance(value, sympy.Float) and value._mpf_[1] == 0):
+            return True
+        scale = sympy.Max(sympy.Abs(a.evalf(30)), sympy.Abs(b.evalf(30)))
+        return bool(value <= relative * scale)
+
+    return numeric_eq
+
+
+def install_numeric_rule() -> None:
+    """Put :func:`make_numeric_eq` in place of math-verify's numeric comparison (child only)."""
+    import math_verify.grader as mv_grader
+
+    if not hasattr(mv_grader, "sympy_numeric_eq"):
+        raise ImportError(
+            "math_verify.grader.sympy_numeric_eq is missing: rlinf-math needs math-verify 0.9.x "
+            "(pip install 'math-verify[antlr4_13_2]>=0.9,<0.10')"
+        )
+    mv_grader.sympy_numeric_eq = make_numeric_eq(_load_closeness())
 
 
 class Judge:
@@ -131,6 +251,8 @@ class Judge:
 
     def __init__(self) -> None:
         from math_verify import LatexExtractionConfig, parse, verify
+
+        install_numeric_rule()
 
         self._parse = parse
         self._verify = verify
@@ -161,9 +283,11 @@ class Judge:
             return False
         set_relation = bool(options & ALLOW_SET_RELATION)
         if set_relation:
-            pred = _union_of_relations(pred)
+            pred = _solution_sets(pred)
         for gold in golds:
             parsed_gold = self.gold(gold, imaginary)
+            if set_relation:
+                parsed_gold = _solution_sets(parsed_gold)
             if parsed_gold and self._verify(
                 parsed_gold,
                 pred,

@@ -13,8 +13,9 @@ math-verify; any reference matching counts), with these steps:
 3. **Normalise** both (:mod:`rlinf_math.normalize`): units, degrees, thousands separators,
    percents, spacing macros, frac variants. Different known units (5 m vs 5 cm) are wrong.
 4. **Cheap verdicts** without sympy: equal normalised strings, and simple numbers
-   (integers, decimals, fractions, ``a\\times10^{b}``) compared exactly as fractions, or at
-   math-verify's 6-decimal rounding when one side is a decimal.
+   (integers, decimals, fractions, ``a\\times10^{b}``) compared by :mod:`rlinf_math.closeness`
+   (exact values exactly; a written decimal when it is the other value cut to its digits,
+   with at least 6 significant digits) in :mod:`rlinf_math.numbers`.
 5. **Guards** (:mod:`rlinf_math.guards`) refuse towers, factorial bombs, huge digit strings,
    deep nesting, TeX primitives and code before anything reaches sympy
    (``reward/guard_rejections``; a refused gold is ``reward/unsafe_golds``).
@@ -22,8 +23,9 @@ math-verify; any reference matching counts), with these steps:
    per-verdict deadline: both sides wrapped as ``\\boxed{...}`` so a bare gold such as
    ``\\sqrt{2}`` parses as LaTeX (math-verify's plain-text fallback reads it as ``2``);
    LaTeX extraction only (its expression extractor runs ``parse_expr``, an ``eval``);
-   ``allow_set_relation_comp`` when the answer is an inequality and the gold a set, so
-   ``1 < x < 2`` matches ``(1,2)`` as math-verify documents; 6-digit ``float_rounding``.
+   an inequality in one variable on either side read as its solution set (so ``1 < x < 2``
+   matches ``(1,2)`` whichever side wrote which); numbers compared by the same
+   :mod:`rlinf_math.closeness` rule in place of math-verify's 6-place rounding.
    A percent answer is also tried as value/100. A verdict past the deadline is incorrect
    and counted (``reward/timeouts``); a grader failure is ``reward/grader_errors``.
 
@@ -53,7 +55,8 @@ from rlinf_math.answer import (
 from rlinf_math.grader_child import ALLOW_SET_RELATION
 from rlinf_math.grader_pool import CORRECT, ERROR, TIMEOUT, GraderPool
 from rlinf_math.guards import refuse
-from rlinf_math.normalize import Normalized, normalize, numbers_equal, units_conflict
+from rlinf_math.normalize import Normalized, normalize, units_conflict
+from rlinf_math.numbers import numbers_equal
 
 logger = logging.getLogger("rlinf_math")
 
@@ -105,6 +108,15 @@ def _set_vs_tuple(pred: str, gold: str) -> bool:
         (_EXPLICIT_SET.fullmatch(p) and _BRACKETED.fullmatch(g) and "\\cup" not in g)
         or (_EXPLICIT_SET.fullmatch(g) and _BRACKETED.fullmatch(p) and "\\cup" not in p)
     )
+
+
+def _inequality_against_set(pred: str, golds: Sequence[str]) -> bool:
+    """Either side an inequality and the other an inequality or a set: the pair is compared
+    as solution sets (the policy of :func:`rlinf_math.grader_child._solution_sets`)."""
+    pred_ineq, pred_set = bool(_INEQUALITY.search(pred)), bool(_SET_LIKE.search(pred))
+    gold_ineq = any(_INEQUALITY.search(g) for g in golds)
+    gold_set = any(_SET_LIKE.search(g) for g in golds)
+    return (pred_ineq and (gold_ineq or gold_set)) or (gold_ineq and pred_set)
 
 
 def clip(text: str, limit: int = 200) -> str:
@@ -226,9 +238,7 @@ def _decide(
     if not usable:
         return Verdict(False, UNSAFE_GOLD, detail=pending[0].refused or "", **base)
 
-    options = 0
-    if _INEQUALITY.search(norm.text) and any(_SET_LIKE.search(g.norm.text) for g in usable):
-        options |= ALLOW_SET_RELATION
+    options = ALLOW_SET_RELATION if _inequality_against_set(norm.text, [g.norm.text for g in usable]) else 0
     gold_alts: List[str] = []
     for g in usable:
         gold_alts.append(g.norm.text)

@@ -34,20 +34,19 @@ What it does, and where each rule comes from:
   ``\\varnothing``/``\\{\\}`` -> ``\\emptyset``; mixed numbers ``2\\frac{1}{2}`` -> ``\\frac{5}{2}``;
   a choice label before a value (``\\textbf{(B)}\\ 12``) is dropped; leading ``+`` and zeros.
 
-:func:`number` reads the simple numbers (integers, decimals, ``a/b``, ``\\frac{a}{b}``,
-``a\\times 10^{b}``) that :mod:`rlinf_math.grading` compares without sympy.
+Simple numbers are read and compared in :mod:`rlinf_math.numbers`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Callable, Dict, Optional, Tuple
 
 from rlinf_math.answer import group_end
+from rlinf_math.forms import brace_arguments, canonical_matrix, repeating_decimal, spelled_number
 
-__all__ = ["Normalized", "Number", "normalize", "number", "numbers_equal", "units_conflict"]
+__all__ = ["Normalized", "normalize", "units_conflict"]
 
 
 @dataclass(frozen=True)
@@ -137,10 +136,10 @@ _TRIG = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z])")
 _DEGREE_ANGLE = re.compile(r"(\d+(?:\.\d+)?)\s*\^\s*(?:\{\s*\\circ\s*\}|\\circ)")
 _APPROX_PREFIX = re.compile(r"^(?:\\approx|\\sim|\\simeq|=)\s*")
 _ANGLE_BRACKETS = re.compile(r"\\langle\s*|\s*\\rangle")
-_VECTOR = re.compile(r"\\begin\{([pbv]?matrix)\}(.*?)\\end\{\1\}", re.DOTALL)
 _DEGREES = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ\s*$|\\degree(?![a-zA-Z])|\^\s*\{\s*o\s*\}\s*$")
 _PERCENT = re.compile(
-    r"\\%|%|\s*\\text\s*\{\s*(?:percent|percentage|pct)\s*\}|\s*\b(?:percent|percentage|pct)\b", re.IGNORECASE
+    r"\\%|%|\s*\\text\s*\{\s*(?:percent|percentage|pct|per\s*cent)\s*\}|\s*\b(?:percent|percentage|pct|per\s*cent)\b",
+    re.IGNORECASE,
 )
 # Thousands separators between digit groups of one number.
 _THOUSANDS_BRACED = re.compile(r"(?<=\d)\s*\{\s*,\s*\}\s*(?=\d{3}(?!\d))")
@@ -157,7 +156,7 @@ _SCI_E = re.compile(r"([+-]?\d+(?:\.\d+)?)\s*[eE]\s*([+-]?\d{1,3})")
 _CDOT_TEN = re.compile(r"\\cdot\s*10\s*\^")
 _IN_PREFIX = re.compile(r"^[A-Za-z]\s*\\in\s*")
 _EMPTY_SET = re.compile(r"\\varnothing(?![a-zA-Z])|\\\{\s*\\\}|^\{\s*\}$")
-_MIXED = re.compile(r"([+-]?)(\d{1,9})\s*\\frac\s*\{(\d{1,9})\}\s*\{(\d{1,9})\}")
+_MIXED = re.compile(r"([+-]?)(\d{1,9})\s*\\frac\s*\{(\d{1,9})\}\s*\{(\d{1,9})\}|([+-]?)(\d{1,9}) (\d{1,9})/(\d{1,9})")
 _CHOICE_LABEL = re.compile(r"^(?:\\text\s*\{\s*\(([A-J])\)\s*\}|\(([A-J])\)|([A-J])\))\s*(?=[^\s}])")
 _TEXT_NUMBER = re.compile(r"\\text\s*\{\s*([+-]?[\d.,]+)\s*\}")
 _TEXT_NUMBER_UNIT = re.compile(r"\\text\s*\{\s*([+-]?[\d.,]+)\s+([A-Za-z][A-Za-z .]*)\}")
@@ -289,6 +288,7 @@ def normalize(answer: str) -> Normalized:
     s = _LEFT_RIGHT.sub("", s)
     s = _FRAC_VARIANTS.sub("\\\\frac", s)
     s = _BINOM_VARIANTS.sub("\\\\binom", s)
+    s = brace_arguments(s)
     if "\\" in s:
         s = _rewrite_groups(s, _BOLD, lambda name, content: content)
         s = _rewrite_groups(s, _TEXTLIKE, _as_text)
@@ -314,6 +314,7 @@ def normalize(answer: str) -> Normalized:
     m = _TEXT_NUMBER.fullmatch(s)
     if m:  # \text{12}
         s = m.group(1)
+    s = spelled_number(s) or s
     s, unit, raw_unit = _strip_units(s)
     s = _DEGREES.sub("", s).strip()
     s = _CHOICE_LABEL.sub("", s, count=1)
@@ -321,12 +322,7 @@ def normalize(answer: str) -> Normalized:
     s = _APPROX_PREFIX.sub("", s)
     if "\\langle" in s:
         s = _ANGLE_BRACKETS.sub(lambda m: "(" if "langle" in m.group(0) else ")", s)
-    m = _VECTOR.fullmatch(s)
-    if m:  # a one-row or one-column matrix is a vector: compare it as a tuple
-        rows = [r.strip() for r in m.group(2).split("\\\\") if r.strip()]
-        cells = [c.strip() for r in rows for c in r.split("&")]
-        if (len(rows) == 1 or all("&" not in r for r in rows)) and len(cells) >= 2:
-            s = "(" + ", ".join(cells) + ")"
+    s = canonical_matrix(s)
     s = _EMPTY_SET.sub("\\\\emptyset", s)
     s = _CDOT_TEN.sub("\\\\times 10^", s)
     s = _LEADING_PLUS.sub("", s).strip().rstrip(".").strip()
@@ -338,91 +334,14 @@ def normalize(answer: str) -> Normalized:
         s = f"{m.group(1)}\\times 10^{{{int(m.group(2))}}}"
     m = _MIXED.fullmatch(s)
     if m:
-        sign, whole, num, den = m.group(1), int(m.group(2)), int(m.group(3)), int(m.group(4))
+        groups = m.groups()[:4] if m.group(2) else m.groups()[4:]  # 2\frac{1}{2} or 2 1/2
+        sign, whole, num, den = groups[0], int(groups[1]), int(groups[2]), int(groups[3])
         if den:
             s = f"{'-' if sign == '-' else ''}\\frac{{{whole * den + num}}}{{{den}}}"
+    s = repeating_decimal(s) or s
     return Normalized(text=s, percent=percent, unit=unit, raw_unit=raw_unit)
 
 
 def units_conflict(a: Normalized, b: Normalized) -> bool:
     """Both answers name a known physical unit, and not the same one (5 m vs 5 cm)."""
     return a.unit is not None and b.unit is not None and a.unit != b.unit
-
-
-# ----------------------------------------------------------------------------------------
-# Simple numbers, compared without sympy
-# ----------------------------------------------------------------------------------------
-ROUND_DIGITS = 6  # math-verify's default float_rounding
-_MAX_DIGITS = 400
-
-_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
-_FRAC = re.compile(r"([+-]?)\\frac\s*\{\s*([+-]?\d+)\s*\}\s*\{\s*([+-]?\d+)\s*\}")
-_FRAC_NOBRACE = re.compile(r"([+-]?)\\frac(\d)(\d)")
-_SLASH = re.compile(r"([+-]?\d+)\s*/\s*(\d+)")
-_TIMES_TEN = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+))\s*\\times\s*10\s*\^\s*(?:\{\s*([+-]?\d{1,3})\s*\}|([0-9]))")
-_TEN_POW = re.compile(r"10\s*\^\s*(?:\{\s*([+-]?\d{1,3})\s*\}|([0-9]))")
-_PAREN = re.compile(r"\(\s*([^()]*)\s*\)")
-
-
-@dataclass(frozen=True)
-class Number:
-    """An exact value and whether it was written as a decimal (compared at 6 places)."""
-
-    value: Fraction
-    decimal: bool
-
-
-def number(text: str) -> Optional[Number]:
-    """The value of ``text`` if it is a simple number, else None."""
-    s = text.replace(" ", "")
-    if len(s) > _MAX_DIGITS:
-        return None
-    m = _PAREN.fullmatch(s)
-    if m:
-        s = m.group(1)
-    if _DECIMAL.fullmatch(s):
-        return Number(Fraction(s), "." in s)
-    m = _FRAC.fullmatch(s) or _FRAC_NOBRACE.fullmatch(s)
-    if m:
-        num, den = int(m.group(2)), int(m.group(3))
-        if den == 0:
-            return None
-        value = Fraction(num, den)
-        return Number(-value if m.group(1) == "-" else value, False)
-    m = _SLASH.fullmatch(s)
-    if m:
-        den = int(m.group(2))
-        return Number(Fraction(int(m.group(1)), den), False) if den else None
-    m = _TIMES_TEN.fullmatch(s)
-    if m:
-        exp = int(m.group(2) or m.group(3))
-        return Number(Fraction(m.group(1)) * Fraction(10) ** exp, "." in m.group(1))
-    m = _TEN_POW.fullmatch(s)
-    if m:
-        return Number(Fraction(10) ** int(m.group(1) or m.group(2)), False)
-    return None
-
-
-def _same(a: Number, b: Number) -> bool:
-    if a.decimal or b.decimal:
-        return round(a.value, ROUND_DIGITS) == round(b.value, ROUND_DIGITS)
-    return a.value == b.value
-
-
-def numbers_equal(pred: Normalized, gold: Normalized) -> Optional[bool]:
-    """The verdict when both answers are simple numbers (None otherwise).
-
-    Exact values are compared exactly; when either side was written as a decimal both are
-    rounded to 6 places first (math-verify's ``float_rounding``). A side that wrote a percent
-    sign may also be read as value/100.
-    """
-    p, g = number(pred.text), number(gold.text)
-    if p is None or g is None:
-        return None
-    preds = [p]
-    golds = [g]
-    if pred.percent and not gold.percent:
-        preds.append(Number(p.value / 100, p.decimal))
-    if gold.percent and not pred.percent:
-        golds.append(Number(g.value / 100, g.decimal))
-    return any(_same(a, b) for a in preds for b in golds)

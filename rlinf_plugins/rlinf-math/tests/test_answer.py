@@ -9,7 +9,7 @@ import pytest
 from rlinf_math import extract_answer, extract_choice, gold_answer, normalize
 from rlinf_math.answer import FOUND, FROM_BOXES, FROM_PHRASE, NO_ANSWER, TOO_LONG, extract_final_answer
 from rlinf_math.guards import refuse
-from rlinf_math.normalize import number, numbers_equal
+from rlinf_math.numbers import number, numbers_equal
 
 
 @pytest.mark.parametrize(
@@ -101,8 +101,17 @@ def test_gold_answer():
         ("3e5", "3\\times 10^{5}", False, None),
         ("x \\in [-2,7]", "[-2,7]", False, None),
         ("\\textbf{(B)}\\ 12", "12", False, None),
-        ("\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}", "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}", False, None),
-        ("\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}", "(2, 1)", False, None),  # a vector is a tuple
+        ("\\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}", "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", False, None),
+        ("\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}", "(2, 1)", False, None),  # a column vector is a tuple
+        ("\\begin{pmatrix} 2 & 1 \\end{pmatrix}", "\\begin{pmatrix}2&1\\end{pmatrix}", False, None),  # a row is not
+        ("\\left(\\begin{matrix} 2 \\\\ 1 \\end{matrix}\\right)", "(2, 1)", False, None),
+        ("\\frac123", "\\frac{1}{2}\\cdot 3", False, None),  # TeX: one token per argument
+        ("\\sqrt[3]8", "\\sqrt[3]{8}", False, None),
+        ("0.1\\overline{6}", "\\frac{1}{6}", False, None),
+        ("0.(3)", "\\frac{1}{3}", False, None),
+        ("\\text{twenty-one}", "21", False, None),
+        ("4 4/9", "\\frac{40}{9}", False, None),
+        ("25 per cent", "25", True, None),
         ("\\langle 1, 2 \\rangle", "(1, 2)", False, None),
         ("\\approx 3.14", "3.14", False, None),
         ("\\tan 45^\\circ", "\\tan \\frac{45\\pi}{180}", False, None),

@@ -74,10 +74,33 @@ def test_corpus_accuracy(grader):
         if v.correct != c["expected"]
     ]
     accuracy = 1 - len(failures) / len(cases)
-    assert accuracy >= 0.97, f"accuracy {accuracy:.3f}; failures:\n" + "\n".join(failures)
+    assert accuracy >= 0.99, f"accuracy {accuracy:.3f}; failures:\n" + "\n".join(failures)
     assert grades.counts["timeouts"] == 0 and grades.counts["grader_errors"] == 0, grades.counts
     false_positives = [f for f in failures if "expected False" in f]
-    assert len(false_positives) <= 3, "\n".join(false_positives)
+    assert not false_positives, "\n".join(false_positives)
+
+
+# Blind cases whose label differs from a documented policy of the grader (tests/corpus/README.md).
+BLIND_POLICY_DIFFERENCES = {
+    "blind-magnitude-018": "a decimal with 6 significant digits is the number it rounds to (1.41421 is sqrt 2)",
+    "blind-vectors_matrices-005": "a tuple names the same vector as a column matrix",
+    "blind-percent_words-005": "a side that wrote a percent sign may be read as value/100 (25% is 0.25)",
+}
+
+
+def test_blind_batch(grader):
+    """Cases written without looking at the grader (scored before the fixes they prompted: see
+    the corpus README); a regression bar now, apart from the documented policy differences."""
+    with open(CORPUS_DIR / "blind.jsonl", encoding="utf-8") as f:
+        cases = [json.loads(line) for line in f if line.strip()]
+    assert len(cases) >= 200 and len({c["id"] for c in cases}) == len(cases)
+    grades = grader.grade([c["response"] for c in cases], [c["gold"] for c in cases])
+    wrong = {c["id"]: (c["expected"], v.why) for c, v in zip(cases, grades.verdicts) if v.correct != c["expected"]}
+    assert set(BLIND_POLICY_DIFFERENCES) <= set(wrong), "a policy difference is gone: update the list and the README"
+    unexplained = {k: v for k, v in wrong.items() if k not in BLIND_POLICY_DIFFERENCES}
+    false_positives = {k: v for k, v in unexplained.items() if v[0] is False}
+    assert not false_positives, false_positives
+    assert len(unexplained) <= 2, unexplained
 
 
 def test_hostile_suite_is_bounded_and_has_no_side_effects(tmp_path, monkeypatch):
