@@ -1,12 +1,18 @@
 """Benchmark the rlinf-math grader against math-verify used directly, on the same corpus.
 
-    python benchmarks/grader.py [--throughput-n 5000] [--latency-n 1000] [--hang-s 10]
+    python benchmarks/grader.py [--speed-only] [--mix-n 5000] [--load 4] [--throughput-n 5000] [--latency-n 1000] [--hang-s 10]
 
 Measures, in one run:
 
+0. **Speed of a documented mix** (:func:`mixed_answers`: 65% integers/fractions/decimals,
+   30% LaTeX answers of which 3/8 are short numeric expressions and 5/8 need sympy, 5% no
+   answer), through a fresh ``MathGrader`` with the reward's defaults: verdicts/s in batches
+   of 128 (a GRPO step's worth), single-call p50/p99/max latency, and the hostile suite's
+   max latency; once on a quiet machine and once with ``--load`` busy-loop processes beside
+   it (``--speed-only`` stops there).
 1. **Accuracy** on the labelled corpus (rlinf_plugins/rlinf-math/tests/corpus/corpus.jsonl):
    (a) rlinf's batch API (``MathGrader.grade``, the reward's defaults: 2 grader processes,
-   5 s deadline) and (b) math-verify used directly as its README shows (``parse(gold)``,
+   1.5 s deadline) and (b) math-verify used directly as its README shows (``parse(gold)``,
    ``parse(response)``, ``verify(gold, answer)``, any gold matching), with the corpus's gold
    strings as stored (bare LaTeX, ``$...$``, boxed, or whole worked solutions). Accuracy,
    false positives (graded correct, labelled wrong) and false negatives. (b') repeats (b)
@@ -223,15 +229,86 @@ def measure_latency(grader: Any, responses: List[str], golds: List[List[str]]) -
     return times
 
 
+def mixed_answers(n: int, seed: int = 2) -> Tuple[List[str], List[List[str]]]:
+    """The documented mix, shuffled: 65% ordinary answers (integers, fractions, decimals,
+    thousands separators), 30% LaTeX answers (of which 3/8 are short numeric expressions the
+    fast path decides and 5/8 need sympy: intervals, tuples, equations, polynomials, decimals
+    against roots) and 5% responses with no final answer; about a third of the answers wrong."""
+    rng = random.Random(seed)
+    n_latex, n_none = int(0.30 * n), int(0.05 * n)
+    responses, golds = ordinary_answers(n - n_latex - n_none, seed)
+    lresp, lgolds, _ = latex_answers(n_latex, seed + 1)
+    none = [f"Step 1: we set up the sum. Step 2: the terms telescope to {rng.randint(2, 99)} and" for _ in range(n_none)]
+    pairs = list(zip(responses + lresp + none, golds + lgolds + [["7"]] * n_none))
+    rng.shuffle(pairs)
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def _hog() -> None:
+    while True:
+        pass
+
+
+def speed(grader_factory: Any, n: int, latency_n: int, load: int) -> Dict[str, Any]:
+    """Verdicts/s in GRPO-sized batches of 128 and single-call p50/p99/max latency on the mix,
+    with ``load`` busy-looping processes beside it; a fresh grader, so nothing is cached."""
+    import multiprocessing
+
+    hogs = [multiprocessing.Process(target=_hog, daemon=True) for _ in range(load)]
+    for h in hogs:
+        h.start()
+    try:
+        with grader_factory() as grader:
+            grader.grade(["\\boxed{x+1}"], [["1+x"]])  # wait for the grader processes to be up
+            responses, golds = mixed_answers(n)
+            rate = measure_throughput(grader, responses, golds, batch=128)
+            lresp, lgolds = mixed_answers(latency_n, seed=3)
+            lat = measure_latency(grader, lresp, lgolds)
+            hostile = load_jsonl(CORPUS_DIR / "hostile.jsonl")
+            hostile_lat = measure_latency(grader, [hostile_response(c) for c in hostile], [[c["gold"]] for c in hostile])
+            stats = dict(grader.pool.stats)
+    finally:
+        for h in hogs:
+            h.kill()
+    return {
+        "load_processes": load, "n": n, "verdicts_per_s": rate, "latency_n": latency_n,
+        "p50_ms": 1000 * percentile(lat, 50), "p99_ms": 1000 * percentile(lat, 99), "max_ms": 1000 * max(lat),
+        "hostile_max_s": max(hostile_lat), "hostile_over_2s": sum(1 for t in hostile_lat if t > 2.0),
+        "grader_process_verdicts": stats["verdicts"], "timeouts": stats["timeouts"],
+    }
+
+
+def print_speed(rows: Sequence[Dict[str, Any]]) -> None:
+    print("| machine | verdicts/s (batches of 128) | p50 / p99 / max latency (single call) | hostile: max, over 2 s | sent to grader processes | timeouts |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        state = "quiet" if not r["load_processes"] else f"{r['load_processes']} busy-loop processes beside it"
+        print(
+            f"| {state} | {r['verdicts_per_s']:,.0f} | {r['p50_ms']:.2f} / {r['p99_ms']:.1f} / {r['max_ms']:.0f} ms | "
+            f"{r['hostile_max_s']:.2f} s, {r['hostile_over_2s']} | {r['grader_process_verdicts']} | {r['timeouts']} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--throughput-n", type=int, default=5000, help="ordinary answers for the throughput run")
     parser.add_argument("--latency-n", type=int, default=1000, help="single-verdict calls for p50/p99")
     parser.add_argument("--hang-s", type=float, default=10.0, help="math-verify direct: a case with no verdict after this is a hang")
     parser.add_argument("--json", action="store_true", help="also print all numbers as one JSON object")
+    parser.add_argument("--speed-only", action="store_true", help="only the speed of the documented mix, quiet and loaded")
+    parser.add_argument("--mix-n", type=int, default=5000, help="answers of the mix for verdicts/s")
+    parser.add_argument("--load", type=int, default=4, help="busy-loop processes for the loaded measurement")
     args = parser.parse_args()
 
     from rlinf_math import MathGrader
+
+    rows = [speed(MathGrader, args.mix_n, args.latency_n, load) for load in (0, args.load)]
+    print(f"documented mix ({args.mix_n} answers; rlinf_math defaults: 2 grader processes, deadline per verdict)\n")
+    print_speed(rows)
+    if args.speed_only:
+        if args.json:
+            print(json.dumps({"speed": rows}, indent=1))
+        return
 
     out: Dict[str, Any] = {}
     corpus = load_jsonl(CORPUS_DIR / "corpus.jsonl")
@@ -241,7 +318,7 @@ def main() -> None:
     os.chdir(workdir)  # grader processes and the math-verify worker inherit it: side effects show up here
 
     # 1. Corpus accuracy.
-    with MathGrader(num_workers=2, timeout_s=5.0) as grader:
+    with MathGrader(num_workers=2) as grader:
         grader.grade(["\\boxed{\\sqrt{2}}"], [["1.414214"]])  # start the grader processes
         t0 = time.perf_counter()
         grades = grader.grade([c["response"] for c in corpus], [c["gold"] for c in corpus])

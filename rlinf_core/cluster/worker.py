@@ -16,7 +16,7 @@ import importlib
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from rlinf_core.cluster.placement import ComponentPlacement, RankPlacement
 from rlinf_core.errors import WorkerError
@@ -115,6 +115,11 @@ class GroupFuture:
 
     def wait(self, timeout: Optional[float] = None) -> List[Any]:
         """Results in rank order. Raises WorkerError for the first rank that fails, as soon as it fails."""
+        results = dict(self.as_completed(timeout))
+        return [results[rank] for rank in self.ranks]
+
+    def as_completed(self, timeout: Optional[float] = None) -> Iterator[Tuple[int, Any]]:
+        """``(rank, result)`` pairs as ranks finish (not in rank order); raises like :meth:`wait`."""
         import ray
 
         rank_of = {ref: rank for ref, rank in zip(self.refs, self.ranks)}
@@ -124,16 +129,16 @@ class GroupFuture:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             ready, pending = ray.wait(pending, num_returns=1, timeout=left)
             if not ready:
-                waiting = sorted(rank_of[r] for r in pending)
                 raise TimeoutError(
-                    f"worker group '{self.group}' ranks {waiting} did not finish {self.method}() within {timeout}s"
+                    f"worker group '{self.group}' ranks {sorted(rank_of[r] for r in pending)} "
+                    f"did not finish {self.method}() within {timeout}s"
                 )
             for ref in ready:
                 try:
-                    ray.get(ref)
+                    value = ray.get(ref)
                 except Exception as exc:
                     raise _as_worker_error(exc, self.group, rank_of[ref], self.method) from None
-        return ray.get(self.refs)
+                yield rank_of[ref], value
 
 
 def _as_worker_error(exc: Exception, group: str, rank: int, method: str) -> WorkerError:

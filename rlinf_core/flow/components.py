@@ -50,6 +50,7 @@ class RewardWorker(Worker):
         cfg, registry = typed_config(container)
         cls = registry.get("rewards", cfg.reward.name, field_name="reward.name")
         self.reward = cls(section(cfg, "reward"))
+        self.reward.start()
 
     def score(self, responses: List[str], answers: List[List[str]]) -> RewardResult:
         result = self.reward.score(responses, answers)

@@ -50,7 +50,10 @@ class SampledBatch:
 
 
 def generate_and_score(groups: Dict[str, Any], prompts: List[Example], group_size: int, step: int, seed: int) -> SampledBatch:
-    """One generation batch: rollout ranks sample ``group_size`` responses per prompt, reward ranks score them."""
+    """One generation batch: rollout ranks sample ``group_size`` responses per prompt, reward
+    ranks score each rank's responses as soon as that rank returns them, while the other
+    rollout ranks are still generating. ``time/reward`` is the scoring time left after the
+    last rollout rank finished (what the step waited for)."""
     import torch
 
     rollout, reward = groups["rollout"], groups["reward"]
@@ -65,26 +68,36 @@ def generate_and_score(groups: Dict[str, Any], prompts: List[Example], group_siz
             step=step,
             seed=seed + r,
         ),))
-    parts = rollout.call_each("generate", requests).wait()
+    parts: List[Any] = [None] * len(requests)
+    scoring: List[List[Any]] = [[] for _ in requests]
+    for r, part in rollout.call_each("generate", requests).as_completed():
+        parts[r] = part
+        scoring[r] = _score_part(reward, part, r)
+    t1 = time.perf_counter()
     offset = 0
     for part, (req,) in zip(parts, requests):
         part.group_ids = part.group_ids + offset
         offset += len(req.prompt_uids)
     batch = TrajectoryBatch.cat(parts)
-    t1 = time.perf_counter()
-    texts = batch.response_texts or []
-    if len(texts) != len(batch):
-        raise RuntimeError("the rollout backend did not decode response_texts for every response")
-    futures = [
-        reward.call("score", [texts[i] for i in c], [batch.answers[i] for i in c], ranks=[r])
-        for r, c in enumerate(chunks(list(range(len(batch))), reward.world_size))
-        if c
-    ]
-    merged = merge_rewards([res for f in futures for res in f.wait()])
+    merged = merge_rewards([res for futures in scoring for f in futures for res in f.wait()])
     batch.rewards = torch.tensor(merged.scores, dtype=torch.float32)
     batch.reward_components = {k: torch.tensor(v, dtype=torch.float32) for k, v in merged.components.items()}
     times = {"time/rollout": t1 - t0, "time/reward": time.perf_counter() - t1}
     return SampledBatch(batch=batch, metrics={**merged.metrics, **times})
+
+
+def _score_part(reward: Any, part: TrajectoryBatch, rollout_rank: int) -> List[Any]:
+    """Reward calls for one rollout rank's responses, spread over the reward ranks in row order."""
+    texts = part.response_texts or []
+    if len(texts) != len(part):
+        raise RuntimeError(
+            f"rollout rank {rollout_rank}: the rollout backend did not decode response_texts for every response"
+        )
+    return [
+        reward.call("score", [texts[i] for i in c], [part.answers[i] for i in c], ranks=[r])
+        for r, c in enumerate(chunks(list(range(len(part))), reward.world_size))
+        if c
+    ]
 
 
 def _group_rows(batch: TrajectoryBatch) -> List[List[int]]:

@@ -34,5 +34,9 @@ class Reward(ABC):
     def score(self, responses: List[str], answers: List[List[str]]) -> RewardResult:
         """One score per response; never silently zero on an internal failure: raise or count it."""
 
+    def start(self) -> None:
+        """Start background resources (e.g. grader processes) without waiting for them, so their
+        warm-up overlaps model loading rather than the first step (default: nothing)."""
+
     def close(self) -> None:
         """Release pools and processes (default: nothing)."""

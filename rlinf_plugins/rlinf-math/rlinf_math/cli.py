@@ -15,6 +15,8 @@ from typing import Any, Tuple
 
 import click
 
+from rlinf_math.grading import DEFAULT_TIMEOUT_S
+
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 _SHOW = 300
 
@@ -28,7 +30,7 @@ def _cut(text: Any) -> str:
 @click.command("check", context_settings=CONTEXT)
 @click.argument("response")
 @click.argument("golds", metavar="GOLD...", nargs=-1, required=True)
-@click.option("--timeout", "timeout_s", type=float, default=5.0, show_default=True, help="Deadline per verdict (s).")
+@click.option("--timeout", "timeout_s", type=float, default=DEFAULT_TIMEOUT_S, show_default=True, help="Deadline per verdict (s).")
 @click.option("--box-only", is_flag=True, help="Require a \\boxed{} answer (no 'The final answer is ...').")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as one JSON object.")
 def check(response: str, golds: Tuple[str, ...], timeout_s: float, box_only: bool, as_json: bool) -> None:

@@ -11,7 +11,7 @@ child processes (:mod:`rlinf_math.grader_child`) and the parent enforces the dea
   started (its start-up does not count against any deadline);
 - a child that dies (e.g. out of memory) turns its in-flight item into an ERROR.
 
-The pool starts lazily on the first :meth:`GraderPool.run`, is safe to share between
+The pool starts on :meth:`GraderPool.start` or else on the first :meth:`GraderPool.run`, is safe to share between
 threads (calls are serialised), and :meth:`close` stops it; every live pool is also closed
 at interpreter exit, and children exit by themselves when the parent disappears.
 
@@ -154,6 +154,12 @@ class GraderPool:
         self.close()
 
     # -- running ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Launch the children now, without waiting for them to import math-verify."""
+        with self._lock:
+            while len(self._children) < self.num_workers:
+                self._children.append(self._spawn())
+
     def run(self, items: Sequence[Item]) -> List[int]:
         """One outcome (CORRECT, INCORRECT, TIMEOUT or ERROR) per item, in order."""
         if not items:

@@ -29,8 +29,10 @@ math-verify; any reference matching counts), with these steps:
    A percent answer is also tried as value/100. A verdict past the deadline is incorrect
    and counted (``reward/timeouts``); a grader failure is ``reward/grader_errors``.
 
-Identical (answer, golds) pairs of a batch are verified once (a GRPO group often repeats
-an answer), and prepared golds are cached across batches.
+Short numeric expressions (``2\\sqrt{3}``, ``\\frac{\\pi}{4}``) are decided before step 6 by
+:mod:`rlinf_math.fastexpr`, without sympy. Identical (answer, golds) pairs of a batch are
+verified once (a GRPO group often repeats an answer); prepared golds and the grader
+processes' verdicts are cached across batches.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ import logging
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from collections import OrderedDict
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from rlinf_math.answer import (
     CHOICE_LETTERS,
@@ -52,8 +55,9 @@ from rlinf_math.answer import (
     extract_choice,
     gold_answer,
 )
+from rlinf_math.fastexpr import fast_verdict
 from rlinf_math.grader_child import ALLOW_SET_RELATION
-from rlinf_math.grader_pool import CORRECT, ERROR, TIMEOUT, GraderPool
+from rlinf_math.grader_pool import CORRECT, ERROR, INCORRECT, TIMEOUT, GraderPool
 from rlinf_math.guards import refuse
 from rlinf_math.normalize import Normalized, normalize, units_conflict
 from rlinf_math.numbers import numbers_equal
@@ -90,6 +94,11 @@ REASONS = {
     TIMED_OUT: "no verdict within the deadline",
     GRADER_ERROR: "the grader process failed on this answer",
 }
+
+# The default deadline per verdict: with the guards and the fast paths, legitimate answers
+# take well under 0.2 s in a grader process, and no verdict may take over 2 s even on a
+# loaded machine (benchmarks/grader.py measures both).
+DEFAULT_TIMEOUT_S = 1.5
 
 COUNTERS = ("timeouts", "no_answer", "answer_too_long", "grader_errors", "guard_rejections", "unsafe_golds")
 
@@ -238,6 +247,18 @@ def _decide(
     if not usable:
         return Verdict(False, UNSAFE_GOLD, detail=pending[0].refused or "", **base)
 
+    if not norm.percent:
+        undecided = []
+        for g in usable:
+            fast = None if g.norm.percent else fast_verdict(norm.text, g.norm.text)
+            if fast is True:
+                return Verdict(True, NUMERIC, detail=f"{clip(norm.text, 60)} = {clip(g.norm.text, 60)}", **base)
+            if fast is None:
+                undecided.append(g)
+        if not undecided:
+            return Verdict(False, DIFFERENT, **base)
+        usable = undecided
+
     options = ALLOW_SET_RELATION if _inequality_against_set(norm.text, [g.norm.text for g in usable]) else 0
     gold_alts: List[str] = []
     for g in usable:
@@ -252,12 +273,35 @@ def _decide(
     return _Pending(answer, found.source, norm, gold_texts, items)
 
 
+class OutcomeCache:
+    """The grader processes' verdicts, kept across batches (a run sees the same answers again
+    and again). Only CORRECT/INCORRECT are kept: a timeout may go the other way with more time."""
+
+    def __init__(self, size: int = 65_536) -> None:
+        self.size = size
+        self._outcomes: "OrderedDict[_Item, int]" = OrderedDict()
+        self._lock = threading.Lock()
+
+    def known(self, items: Iterable[_Item]) -> Dict[_Item, int]:
+        with self._lock:
+            return {item: self._outcomes[item] for item in items if item in self._outcomes}
+
+    def remember(self, outcomes: Dict[_Item, int]) -> None:
+        with self._lock:
+            for item, outcome in outcomes.items():
+                if outcome in (CORRECT, INCORRECT):
+                    self._outcomes[item] = outcome
+            while len(self._outcomes) > self.size:
+                self._outcomes.popitem(last=False)
+
+
 def grade(
     pool: GraderPool,
     responses: Sequence[str],
     answers: Sequence[AnswerList],
     max_answer_chars: int = MAX_ANSWER_CHARS,
     answer_phrases: bool = True,
+    cache: Optional[OutcomeCache] = None,
 ) -> Grades:
     """Grade each response against its list of reference solutions (the batch API)."""
     if len(responses) != len(answers):
@@ -282,8 +326,13 @@ def grade(
             todo.setdefault(item, []).append(i)
 
     if todo:
-        items = list(todo)
-        outcomes = dict(zip(items, pool.run(items)))
+        outcomes = cache.known(todo) if cache is not None else {}
+        items = [item for item in todo if item not in outcomes]
+        if items:
+            fresh = dict(zip(items, pool.run(items)))
+            if cache is not None:
+                cache.remember(fresh)
+            outcomes.update(fresh)
         for i, p in pending.items():
             results = [outcomes[item] for item in p.items]
             base = dict(answer=p.answer, source=p.source, normalized=p.norm.text, golds=p.golds)
@@ -326,16 +375,17 @@ class MathGrader:
     def __init__(
         self,
         num_workers: int = 2,
-        timeout_s: float = 5.0,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
         max_answer_chars: int = MAX_ANSWER_CHARS,
         answer_phrases: bool = True,
     ) -> None:
         self.pool = GraderPool(num_workers=num_workers, timeout_s=timeout_s)
+        self.cache = OutcomeCache()
         self.max_answer_chars = max_answer_chars
         self.answer_phrases = answer_phrases
 
     def grade(self, responses: Sequence[str], answers: Sequence[AnswerList]) -> Grades:
-        return grade(self.pool, responses, answers, self.max_answer_chars, self.answer_phrases)
+        return grade(self.pool, responses, answers, self.max_answer_chars, self.answer_phrases, self.cache)
 
     def explain(self, response: str, gold: AnswerList) -> Verdict:
         return self.grade([response], [gold]).verdicts[0]
@@ -358,7 +408,7 @@ def _shared_grader() -> MathGrader:
     global _SHARED
     with _SHARED_LOCK:
         if _SHARED is None:
-            _SHARED = MathGrader(num_workers=1, timeout_s=5.0)
+            _SHARED = MathGrader(num_workers=1)
         return _SHARED
 
 
@@ -370,6 +420,6 @@ def explain(response: str, gold: AnswerList) -> Verdict:
 def verify(response: str, gold: AnswerList) -> bool:
     """Whether ``response``'s final answer matches ``gold`` (one solution or several).
 
-    Uses a process-wide one-child grader with a 5 s deadline; a timeout is ``False``.
+    Uses a process-wide one-child grader with the default deadline; a timeout is ``False``.
     """
     return explain(response, gold).correct

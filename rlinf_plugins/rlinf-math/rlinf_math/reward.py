@@ -24,7 +24,7 @@ from rlinf_core import Reward, RewardResult
 from rlinf_core.config import RewardConfig, doc
 
 from rlinf_math.answer import MAX_ANSWER_CHARS
-from rlinf_math.grading import Grades, MathGrader
+from rlinf_math.grading import DEFAULT_TIMEOUT_S, Grades, MathGrader
 
 
 @dataclass
@@ -36,12 +36,18 @@ class MathRewardConfig(RewardConfig):
         -5.0, "Score of any other response: wrong, no final answer, too long or timed out (RLinf: -5)."
     )
     timeout_s: float = doc(
-        5.0,
+        DEFAULT_TIMEOUT_S,
         "Hard wall-clock limit per verdict in seconds; a grader process that overruns is killed and "
         "the verdict counts as incorrect (reward/timeouts).",
         gt=0.0,
     )
-    num_workers: int = doc(2, "Grader processes running math-verify (started on first use).", ge=1)
+    num_workers: int = doc(2, "Grader processes running math-verify.", ge=1)
+    start_graders_early: bool = doc(
+        True,
+        "Start the grader processes when the reward worker starts (their math-verify import and "
+        "warm-up, ~2 s of CPU each, then overlaps model loading instead of stalling the first step "
+        "with an answer that needs sympy); false starts them on first use.",
+    )
     max_answer_chars: int = doc(
         MAX_ANSWER_CHARS, "A final answer longer than this is scored incorrect without parsing it.", ge=1
     )
@@ -73,6 +79,10 @@ class MathReward(Reward):
                 answer_phrases=cfg.answer_phrases,
             )
         return self._grader
+
+    def start(self) -> None:
+        if self.config.start_graders_early:
+            self.grader.pool.start()
 
     @property
     def pool(self):  # the grader processes (kept for callers that inspect them)

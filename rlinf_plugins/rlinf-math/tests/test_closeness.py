@@ -1,4 +1,4 @@
-"""The numeric rule (rlinf_math.closeness) and the notations rewritten before comparison
+"""The numeric rule (rlinf_math.closeness), the fast path (rlinf_math.fastexpr) and the notations rewritten before comparison
 (rlinf_math.forms, rlinf_math.prose), against hand-computed values."""
 
 from decimal import Decimal
@@ -7,6 +7,7 @@ from fractions import Fraction
 import pytest
 
 from rlinf_math.closeness import decimal_matches, decimals_match, significant_digits
+from rlinf_math.fastexpr import evaluate, fast_verdict
 from rlinf_math.forms import brace_arguments, canonical_matrix, repeating_decimal, spelled_number
 from rlinf_math.prose import concluding_answer
 
@@ -125,3 +126,32 @@ def test_spelled_number(raw, digits):
 )
 def test_concluding_answer(response, answer):
     assert concluding_answer(response) == answer
+
+
+@pytest.mark.parametrize(
+    "pred, gold, same",
+    [
+        ("2\\sqrt{3}", "\\sqrt{12}", True),
+        ("2\\sqrt{3}", "\\sqrt{13}", False),
+        ("\\frac{\\pi}{4}", "\\frac{2\\pi}{8}", True),
+        ("-\\frac{3}{2}+1", "-\\frac{1}{2}", True),
+        ("(1+\\sqrt{2})^{2}", "3+2\\sqrt{2}", True),
+        ("\\frac{\\sqrt{6}-\\sqrt{2}}{4}", "\\frac{1}{\\sqrt{6}+\\sqrt{2}}", True),
+        ("\\sqrt[3]{8}", "2", True),
+        ("2^{-3}", "\\frac{1}{8}", True),
+        ("2^{100}-1", "2^{100}", False),  # exact: one apart at 1e30
+        ("\\frac{\\pi}{2^{40}}", "\\frac{\\pi}{2^{41}}", False),  # relative, not absolute
+        ("3\\times 4", "12", True),
+        ("12 \\div 4", "3", True),
+    ],
+)
+def test_fast_verdict(pred, gold, same):
+    assert fast_verdict(pred, gold) is same
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["x+1", "\\frac{1}{20!}", "1.5\\sqrt{2}", "\\sqrt{-4}", "2^{1000}", "(1,2)", "\\frac{1}{0}", "2 3", "\\sin 3", "2^{2^{10}}"],
+)
+def test_fast_path_leaves_the_rest_to_sympy(text):
+    assert evaluate(text) is None
