@@ -5,11 +5,11 @@
 Measures, in one run:
 
 0. **Speed of a documented mix** (:func:`mixed_answers`: 65% integers/fractions/decimals,
-   30% LaTeX answers of which 3/8 are short numeric expressions and 5/8 need sympy, 5% no
-   answer), through a fresh ``MathGrader`` with the reward's defaults: verdicts/s in batches
-   of 128 (a GRPO step's worth), single-call p50/p99/max latency, and the hostile suite's
-   max latency; once on a quiet machine and once with ``--load`` busy-loop processes beside
-   it (``--speed-only`` stops there).
+   20% short expressions, 10% answers that need sympy, 5% no answer; the typical answers are
+   the same without the sympy ones), through a fresh ``MathGrader`` with the reward's
+   defaults: verdicts/s in batches of 128 (a GRPO step's worth), single-call p50/p99/max
+   latency, and the hostile suite's max latency; once on a quiet machine and once with
+   ``--load`` busy-loop processes beside it (``--speed-only`` stops there).
 1. **Accuracy** on the labelled corpus (rlinf_plugins/rlinf-math/tests/corpus/corpus.jsonl):
    (a) rlinf's batch API (``MathGrader.grade``, the reward's defaults: 2 grader processes,
    1.5 s deadline) and (b) math-verify used directly as its README shows (``parse(gold)``,
@@ -108,9 +108,14 @@ def ordinary_answers(n: int, seed: int = 0) -> Tuple[List[str], List[List[str]]]
     return responses, golds
 
 
-def latex_answers(n: int, seed: int = 1) -> Tuple[List[str], List[List[str]], List[bool]]:
-    """Distinct answers that need a grader process (sympy): roots, pi, intervals, equations,
-    tuples, polynomials; about a third wrong. Distinct, so batch deduplication does not help."""
+SHORT_EXPRESSIONS = (0, 1, 2, 4, 7)  # latex_answers kinds decided without sympy (rlinf_math.fastexpr)
+NEED_SYMPY = (3, 5, 6)  # intervals against inequalities, equations, polynomials
+
+
+def latex_answers(n: int, seed: int = 1, kinds: Sequence[int] = tuple(range(8))) -> Tuple[List[str], List[List[str]], List[bool]]:
+    """Distinct LaTeX answers: roots, pi, tuples, decimals against roots (short expressions),
+    intervals, equations, polynomials (these need sympy); about a third wrong. Distinct, so
+    batch deduplication does not help."""
     rng = random.Random(seed)
     makers = [
         lambda k: (f"{k}\\sqrt{{2}}", f"\\sqrt{{{2 * k * k}}}"),
@@ -125,10 +130,11 @@ def latex_answers(n: int, seed: int = 1) -> Tuple[List[str], List[List[str]], Li
     responses, golds, expected = [], [], []
     for i in range(n):
         k = rng.randint(2, 999)
-        answer, gold = makers[i % len(makers)](k)
+        make = makers[kinds[i % len(kinds)]]
+        answer, gold = make(k)
         right = rng.random() >= 0.33
         if not right:
-            answer, _ = makers[i % len(makers)](k + 1)
+            answer, _ = make(k + 1)
         responses.append(f"Working through it, the result is $\\boxed{{{answer}}}$.")
         golds.append([gold])
         expected.append(right)
@@ -229,17 +235,19 @@ def measure_latency(grader: Any, responses: List[str], golds: List[List[str]]) -
     return times
 
 
-def mixed_answers(n: int, seed: int = 2) -> Tuple[List[str], List[List[str]]]:
-    """The documented mix, shuffled: 65% ordinary answers (integers, fractions, decimals,
-    thousands separators), 30% LaTeX answers (of which 3/8 are short numeric expressions the
-    fast path decides and 5/8 need sympy: intervals, tuples, equations, polynomials, decimals
-    against roots) and 5% responses with no final answer; about a third of the answers wrong."""
+def mixed_answers(n: int, seed: int = 2, sympy_share: float = 0.10) -> Tuple[List[str], List[List[str]]]:
+    """The documented mix, shuffled: ordinary answers (integers, fractions, decimals, thousands
+    separators; 65%), short expressions (roots, pi, tuples, decimals against roots; 20%),
+    answers that need sympy (intervals against inequalities, equations, polynomials;
+    ``sympy_share``, 10% by default) and responses with no final answer (5%); about a third
+    of the answers wrong. ``sympy_share=0`` is the typical-answers set of the issue."""
     rng = random.Random(seed)
-    n_latex, n_none = int(0.30 * n), int(0.05 * n)
-    responses, golds = ordinary_answers(n - n_latex - n_none, seed)
-    lresp, lgolds, _ = latex_answers(n_latex, seed + 1)
+    n_short, n_sympy, n_none = int(0.20 * n), int(sympy_share * n), int(0.05 * n)
+    responses, golds = ordinary_answers(n - n_short - n_sympy - n_none, seed)
+    sresp, sgolds, _ = latex_answers(n_short, seed + 1, SHORT_EXPRESSIONS)
+    lresp, lgolds, _ = latex_answers(n_sympy, seed + 2, NEED_SYMPY)
     none = [f"Step 1: we set up the sum. Step 2: the terms telescope to {rng.randint(2, 99)} and" for _ in range(n_none)]
-    pairs = list(zip(responses + lresp + none, golds + lgolds + [["7"]] * n_none))
+    pairs = list(zip(responses + sresp + lresp + none, golds + sgolds + lgolds + [["7"]] * n_none))
     rng.shuffle(pairs)
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
@@ -250,42 +258,45 @@ def _hog() -> None:
 
 
 def speed(grader_factory: Any, n: int, latency_n: int, load: int) -> Dict[str, Any]:
-    """Verdicts/s in GRPO-sized batches of 128 and single-call p50/p99/max latency on the mix,
-    with ``load`` busy-looping processes beside it; a fresh grader, so nothing is cached."""
+    """Verdicts/s in GRPO-sized batches of 128 (typical answers, and the mix with 10% sympy
+    answers) and single-call p50/p99/max latency on the mix, with ``load`` busy-looping
+    processes beside it; a fresh grader per measurement, so nothing is cached."""
     import multiprocessing
 
     hogs = [multiprocessing.Process(target=_hog, daemon=True) for _ in range(load)]
     for h in hogs:
         h.start()
+    out: Dict[str, Any] = {"load_processes": load, "n": n, "latency_n": latency_n}
     try:
         with grader_factory() as grader:
+            out["typical_per_s"] = measure_throughput(grader, *mixed_answers(n, sympy_share=0.0), batch=128)
+            out["typical_started_processes"] = grader.pool.stats["started"]
+        with grader_factory() as grader:
             grader.grade(["\\boxed{x+1}"], [["1+x"]])  # wait for the grader processes to be up
-            responses, golds = mixed_answers(n)
-            rate = measure_throughput(grader, responses, golds, batch=128)
-            lresp, lgolds = mixed_answers(latency_n, seed=3)
-            lat = measure_latency(grader, lresp, lgolds)
+            out["mix_per_s"] = measure_throughput(grader, *mixed_answers(n), batch=128)
+            lat = measure_latency(grader, *mixed_answers(latency_n, seed=3))
             hostile = load_jsonl(CORPUS_DIR / "hostile.jsonl")
             hostile_lat = measure_latency(grader, [hostile_response(c) for c in hostile], [[c["gold"]] for c in hostile])
-            stats = dict(grader.pool.stats)
+            out.update(grader_process_verdicts=grader.pool.stats["verdicts"], timeouts=grader.pool.stats["timeouts"])
     finally:
         for h in hogs:
             h.kill()
-    return {
-        "load_processes": load, "n": n, "verdicts_per_s": rate, "latency_n": latency_n,
-        "p50_ms": 1000 * percentile(lat, 50), "p99_ms": 1000 * percentile(lat, 99), "max_ms": 1000 * max(lat),
-        "hostile_max_s": max(hostile_lat), "hostile_over_2s": sum(1 for t in hostile_lat if t > 2.0),
-        "grader_process_verdicts": stats["verdicts"], "timeouts": stats["timeouts"],
-    }
+    out.update(
+        p50_ms=1000 * percentile(lat, 50), p99_ms=1000 * percentile(lat, 99), max_ms=1000 * max(lat),
+        hostile_max_s=max(hostile_lat), hostile_over_2s=sum(1 for t in hostile_lat if t > 2.0),
+    )
+    return out
 
 
 def print_speed(rows: Sequence[Dict[str, Any]]) -> None:
-    print("| machine | verdicts/s (batches of 128) | p50 / p99 / max latency (single call) | hostile: max, over 2 s | sent to grader processes | timeouts |")
+    print("| machine | typical answers: verdicts/s (grader processes started) | mix with 10% sympy: verdicts/s | mix: p50 / p99 / max latency, single call | hostile: max, over 2 s | timeouts |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         state = "quiet" if not r["load_processes"] else f"{r['load_processes']} busy-loop processes beside it"
         print(
-            f"| {state} | {r['verdicts_per_s']:,.0f} | {r['p50_ms']:.2f} / {r['p99_ms']:.1f} / {r['max_ms']:.0f} ms | "
-            f"{r['hostile_max_s']:.2f} s, {r['hostile_over_2s']} | {r['grader_process_verdicts']} | {r['timeouts']} |"
+            f"| {state} | {r['typical_per_s']:,.0f} ({r['typical_started_processes']}) | {r['mix_per_s']:,.0f} | "
+            f"{r['p50_ms']:.2f} / {r['p99_ms']:.1f} / {r['max_ms']:.0f} ms | "
+            f"{r['hostile_max_s']:.2f} s, {r['hostile_over_2s']} | {r['timeouts']} |"
         )
 
 

@@ -12,16 +12,21 @@ small recursive-descent parser (no ``eval``, no sympy) and decides:
   the last few; distinct closed forms this short do not agree to 40 digits), which is the
   rule the grader child applies to exact values (:mod:`rlinf_math.closeness`).
 
-Anything else (a variable, a decimal point, a set, a factorial, a function, a negative
-number under a root, a power over :data:`MAX_POWER`) returns None and goes to the grader
-processes as before. Inputs have already passed :mod:`rlinf_math.guards`.
+A plain decimal against such an expression is compared by :mod:`rlinf_math.closeness`
+(``1.414214`` against ``\\sqrt{2}``), and tuples element by element (``(1, \\frac{5}{2})``
+against ``(1, 2.5)``). Anything else (a variable, a decimal inside an expression, a set or an
+interval, a factorial, a function, a negative number under a root, a power over
+:data:`MAX_POWER`) returns None and goes to the grader processes as before. Inputs have already passed :mod:`rlinf_math.guards`.
 """
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any, List, Optional, Union
+
+from rlinf_math.closeness import decimal_matches, decimals_match
 
 __all__ = ["fast_verdict", "evaluate"]
 
@@ -237,8 +242,42 @@ def evaluate(text: str) -> Optional[Value]:
             return None
 
 
-def fast_verdict(pred: str, gold: str) -> Optional[bool]:
-    """Whether two short numeric expressions are equal, or None when this path cannot say."""
+_PLAIN_DECIMAL = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)")
+_TUPLE = re.compile(r"\((.*)\)")
+
+
+def _split_top_level(text: str) -> Optional[List[str]]:
+    """``a, b, c`` split at commas outside brackets, or None when the brackets do not balance."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth < 0:
+                return None
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return parts + [text[start:]] if depth == 0 else None
+
+
+def _as_fraction(value: Value) -> Fraction:
+    if isinstance(value, Fraction):
+        return value
+    mantissa, exponent = value.man_exp
+    return Fraction(int(mantissa)) * Fraction(2) ** int(exponent)
+
+
+def _scalar_verdict(pred: str, gold: str) -> Optional[bool]:
+    pred, gold = pred.strip(), gold.strip()
+    pred_decimal, gold_decimal = _PLAIN_DECIMAL.fullmatch(pred), _PLAIN_DECIMAL.fullmatch(gold)
+    if pred_decimal and gold_decimal:
+        return decimals_match(Decimal(pred), Decimal(gold))
+    if pred_decimal or gold_decimal:
+        written, other = (pred, gold) if pred_decimal else (gold, pred)
+        value = evaluate(other)
+        return None if value is None else decimal_matches(Decimal(written), _as_fraction(value))
     a = evaluate(pred)
     if a is None:
         return None
@@ -255,3 +294,22 @@ def fast_verdict(pred: str, gold: str) -> Optional[bool]:
         if scale == 0:
             return True
         return bool(abs(x - y) <= scale * mpmath.mpf(10) ** (-EQUAL_DIGITS))
+
+
+def fast_verdict(pred: str, gold: str) -> Optional[bool]:
+    """Whether two short numeric expressions (or tuples of them) are equal, or None when this
+    path cannot say. A plain decimal on either side is compared by :mod:`rlinf_math.closeness`."""
+    p, g = _TUPLE.fullmatch(pred.strip()), _TUPLE.fullmatch(gold.strip())
+    if p and g:
+        ps, gs = _split_top_level(p.group(1)), _split_top_level(g.group(1))
+        if ps is None or gs is None or len(ps) < 2 or len(gs) < 2:
+            return None
+        if len(ps) != len(gs):
+            return False
+        verdicts = [_scalar_verdict(a, b) for a, b in zip(ps, gs)]
+        if False in verdicts:
+            return False
+        return None if None in verdicts else True
+    if p or g:
+        return None
+    return _scalar_verdict(pred, gold)

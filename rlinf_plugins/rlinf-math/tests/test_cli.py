@@ -26,7 +26,8 @@ def _rlinf(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
     "response, golds, verdict, answer, why",
     [
         ("so $x = \\boxed{\\dfrac{1}{2}}$", ["0.5"], "correct", "\\dfrac{1}{2}", "equal as numbers"),
-        ("The final answer is $\\sqrt{2}$.", ["1.414214"], "correct", "\\sqrt{2}", "math-verify"),
+        ("The final answer is $\\sqrt{2}$.", ["1.414214"], "correct", "\\sqrt{2}", "equal as numbers"),
+        ("The final answer is $(x+1)^2$.", ["x^2+2x+1"], "correct", "(x+1)^2", "math-verify"),
         ("\\boxed{10^{10^{10^{10}}}}", ["7"], "incorrect", "10^{10^{10^{10}}}", "exponent tower"),
         ("I am not sure.", ["7"], "incorrect", "-", "no final answer"),
     ],

@@ -20,7 +20,7 @@ SLOW_BUT_ALLOWED = "\\boxed{(x+1)^{60}}"  # passes the guards; comparing it take
 
 @pytest.fixture(scope="module")
 def reward():
-    r = MathReward(MathRewardConfig())  # the defaults: +5/-5, 5 s, 2 graders
+    r = MathReward(MathRewardConfig())  # the defaults: +5/-5, 1.5 s, 2 graders
     yield r
     r.close()
 
@@ -227,3 +227,31 @@ def _gone(pid: int) -> bool:
         return True
     with open(f"/proc/{pid}/stat") as f:  # a zombie not reaped yet also counts as gone
         return f.read().split(")")[-1].split()[0] == "Z"
+
+
+def test_typical_answers_never_start_a_grader_process():
+    """Integers, fractions, decimals and short numeric expressions are decided in the parent:
+    no grader process (and so no sympy) is started for them."""
+    r = MathReward(MathRewardConfig(start_graders_early=False))
+    try:
+        responses = ["\\boxed{42}", "\\boxed{\\frac{3}{6}}", "\\boxed{0.25}", "\\boxed{2\\sqrt{3}}", "\\boxed{\\frac{\\pi}{4}}",
+                     "\\boxed{1,234}", "Therefore, there are 17 ways.", "\\boxed{\\sqrt{13}}", "no answer here"]
+        golds = [["42"], ["\\frac12"], ["\\frac14"], ["\\sqrt{12}"], ["\\frac{2\\pi}{8}"], ["1234"], ["17"], ["2\\sqrt{3}"], ["7"]]
+        result = r.score(responses, golds)
+        assert result.scores == [5.0] * 7 + [-5.0, -5.0]
+        assert r.pool.stats["started"] == 0
+    finally:
+        r.close()
+
+
+def test_start_launches_the_grader_processes_without_waiting():
+    r = MathReward(MathRewardConfig(num_workers=2))
+    try:
+        t0 = time.monotonic()
+        r.start()
+        assert time.monotonic() - t0 < 1.0  # math-verify's import happens in the children, later
+        assert r.pool.stats["started"] == 2
+        assert r.score(["\\boxed{x+1}"], [["1+x"]]).scores == [5.0]  # needs sympy: waits for a child
+        assert r.pool.stats["started"] == 2  # no further process was needed
+    finally:
+        r.close()
