@@ -151,91 +151,9 @@ def _load_closeness() -> Any:
     return module
 
 
-def _written_decimal(value: Any) -> Any:
-    """The decimal a model wrote, when ``value`` is one (``0.25``, ``-1.5``, ``1.5\\times 10^{20}``), else None.
-
-    latex2sympy keeps a decimal as a 53-bit Float; its 15-digit ``str`` without trailing zeros is
-    the digits as written (trailing zeros written by the model are lost, which only makes the
-    decimal count as less precise)."""
-    import sympy
-    from decimal import Decimal, InvalidOperation
-
-    sign, scale = 1, 0
-    if isinstance(value, sympy.Mul) and len(value.args) == 2:
-        head, tail = value.args
-        base, power = tail.as_base_exp() if isinstance(tail, sympy.Pow) else (tail, sympy.Integer(1))
-        if isinstance(head, sympy.Float) and base == 10 and isinstance(power, sympy.Integer) and abs(power) < 400:
-            value, scale = head, int(power)
-        else:
-            return None
-    elif isinstance(-value, sympy.Float) and not isinstance(value, sympy.Float):
-        value, sign = -value, -1
-    if not isinstance(value, sympy.Float):
-        return None
-    text = str(value)
-    mantissa, _, exponent = text.partition("e")
-    if "." in mantissa:
-        mantissa = mantissa.rstrip("0").rstrip(".")
-    try:
-        written = Decimal(mantissa + ("e" + exponent if exponent else ""))
-    except InvalidOperation:
-        return None
-    return (-written if sign < 0 else written).scaleb(scale)
-
-
-def _as_fraction(value: Any, digits: int) -> Any:
-    """A real sympy number as a Fraction good to ``digits`` significant digits, else None."""
-    from decimal import Decimal, InvalidOperation
-    from fractions import Fraction
-
-    approx = value.evalf(digits)
-    if not approx.is_real or not approx.is_finite:
-        return None
-    try:
-        return Fraction(Decimal(str(approx)))
-    except (InvalidOperation, ValueError):
-        return None
-
-
-def make_numeric_eq(closeness: Any) -> Any:
-    """math-verify's ``sympy_numeric_eq`` with :mod:`rlinf_math.closeness`'s rule: exact values
-    exactly, a written decimal by its digits, and symbolic values left
-    to math-verify's ``simplify`` step (its numeric step chops a small ``x``-coefficient to 0)."""
-    import sympy
-    from sympy import MatrixBase
-
-    def numeric_eq(a: Any, b: Any, float_rounding: int = 6, numeric_precision: int = 15) -> bool:
-        if isinstance(a, MatrixBase) and isinstance(b, MatrixBase):
-            return a.shape == b.shape and all(numeric_eq(x, y) for x, y in zip(a, b))
-        if not (isinstance(a, sympy.Expr) and isinstance(b, sympy.Expr)):
-            return False
-        if a.free_symbols or b.free_symbols or a.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan):
-            return False
-        wa, wb = _written_decimal(a), _written_decimal(b)
-        if wa is not None and wb is not None:
-            return bool(closeness.decimals_match(wa, wb))
-        if wa is not None or wb is not None:
-            written, other = (wa, b) if wa is not None else (wb, a)
-            value = _as_fraction(other, max(30, closeness.significant_digits(written) + 10))
-            return value is not None and bool(closeness.decimal_matches(written, value))
-        diff = a - b
-        if diff.is_Rational:  # sympy did the exact arithmetic: 2^{100}-1 against 2^{100}
-            return bool(diff == 0)
-        if a.has(sympy.Float) or b.has(sympy.Float):  # a float inside an expression (1.5\\sqrt{2})
-            relative = 1e-12  # equal up to float noise
-        else:
-            relative = 1e-50  # exact values: evalf finds a true zero, or the difference's own digits
-        value = sympy.Abs(diff.evalf(30))
-        if value == 0 or (isinstance(value, sympy.Float) and value._mpf_[1] == 0):
-            return True
-        scale = sympy.Max(sympy.Abs(a.evalf(30)), sympy.Abs(b.evalf(30)))
-        return bool(value <= relative * scale)
-
-    return numeric_eq
-
-
 def install_numeric_rule() -> None:
-    """Put :func:`make_numeric_eq` in place of math-verify's numeric comparison (child only)."""
+    """Put :func:`rlinf_math.closeness.sympy_numeric_eq` in place of math-verify's numeric
+    comparison (child only)."""
     import math_verify.grader as mv_grader
 
     if not hasattr(mv_grader, "sympy_numeric_eq"):
@@ -243,7 +161,7 @@ def install_numeric_rule() -> None:
             "math_verify.grader.sympy_numeric_eq is missing: rlinf-math needs math-verify 0.9.x "
             "(pip install 'math-verify[antlr4_13_2]>=0.9,<0.10')"
         )
-    mv_grader.sympy_numeric_eq = make_numeric_eq(_load_closeness())
+    mv_grader.sympy_numeric_eq = _load_closeness().sympy_numeric_eq
 
 
 class Judge:

@@ -34,15 +34,15 @@ import sys
 import threading
 import time
 import weakref
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import Any, Deque, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Deque, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from rlinf_math import grader_child
 from rlinf_math.grader_child import CORRECT, ERROR, INCORRECT, TIMEOUT
 
-__all__ = ["CORRECT", "ERROR", "INCORRECT", "TIMEOUT", "GraderPool", "Item"]
+__all__ = ["CORRECT", "ERROR", "INCORRECT", "TIMEOUT", "GraderPool", "Item", "OutcomeCache"]
 
 # (prediction, golds) or (prediction, golds, options): one verdict to compute.
 Item = Tuple[Any, ...]
@@ -279,6 +279,28 @@ class GraderPool:
 
 
 _LIVE_POOLS: "weakref.WeakSet[GraderPool]" = weakref.WeakSet()
+
+
+class OutcomeCache:
+    """The grader processes' verdicts, kept across batches (a run sees the same answers again
+    and again). Only CORRECT/INCORRECT are kept: a timeout may go the other way with more time."""
+
+    def __init__(self, size: int = 65_536) -> None:
+        self.size = size
+        self._outcomes: "OrderedDict[Item, int]" = OrderedDict()
+        self._lock = threading.Lock()
+
+    def known(self, items: Iterable[Item]) -> Dict[Item, int]:
+        with self._lock:
+            return {item: self._outcomes[item] for item in items if item in self._outcomes}
+
+    def remember(self, outcomes: Dict[Item, int]) -> None:
+        with self._lock:
+            for item, outcome in outcomes.items():
+                if outcome in (CORRECT, INCORRECT):
+                    self._outcomes[item] = outcome
+            while len(self._outcomes) > self.size:
+                self._outcomes.popitem(last=False)
 
 
 @atexit.register

@@ -42,8 +42,7 @@ import logging
 import re
 import threading
 from dataclasses import dataclass, field
-from collections import OrderedDict
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from rlinf_math.answer import (
     CHOICE_LETTERS,
@@ -57,7 +56,7 @@ from rlinf_math.answer import (
 )
 from rlinf_math.fastexpr import fast_verdict
 from rlinf_math.grader_child import ALLOW_SET_RELATION
-from rlinf_math.grader_pool import CORRECT, ERROR, INCORRECT, TIMEOUT, GraderPool
+from rlinf_math.grader_pool import CORRECT, ERROR, TIMEOUT, GraderPool, OutcomeCache
 from rlinf_math.guards import refuse
 from rlinf_math.normalize import Normalized, normalize, units_conflict
 from rlinf_math.numbers import numbers_equal
@@ -271,28 +270,6 @@ def _decide(
         if plain:
             items.append((_over_100(norm.text), plain, options))
     return _Pending(answer, found.source, norm, gold_texts, items)
-
-
-class OutcomeCache:
-    """The grader processes' verdicts, kept across batches (a run sees the same answers again
-    and again). Only CORRECT/INCORRECT are kept: a timeout may go the other way with more time."""
-
-    def __init__(self, size: int = 65_536) -> None:
-        self.size = size
-        self._outcomes: "OrderedDict[_Item, int]" = OrderedDict()
-        self._lock = threading.Lock()
-
-    def known(self, items: Iterable[_Item]) -> Dict[_Item, int]:
-        with self._lock:
-            return {item: self._outcomes[item] for item in items if item in self._outcomes}
-
-    def remember(self, outcomes: Dict[_Item, int]) -> None:
-        with self._lock:
-            for item, outcome in outcomes.items():
-                if outcome in (CORRECT, INCORRECT):
-                    self._outcomes[item] = outcome
-            while len(self._outcomes) > self.size:
-                self._outcomes.popitem(last=False)
 
 
 def grade(
