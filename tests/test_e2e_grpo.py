@@ -116,7 +116,7 @@ def test_cli_run_writes_mlflow_checkpoints_and_curves(plugin_site, tiny_checkpoi
     avg = val["val/train/avg_at_2"]
     best_step = max(sorted(avg), key=lambda s: (avg[s], -s))  # the first step reaching the maximum
     assert f"val/train/avg@2: start {avg[0]:.4f} (step 0) -> best {avg[best_step]:.4f} (step {best_step})" in proc.stdout
-    for name in ("mlflow ui", "metrics", "curves", "best checkpoint", "final checkpoint"):
+    for name in ("mlflow ui", "metrics", "curves", "timeline", "best checkpoint", "final checkpoint"):
         assert f"\n{name} " in proc.stdout, name
     assert "validation at step 1:" in proc.stderr  # printed when it happens
     best = json.load(open(os.path.join(out, "checkpoints", "best", "best.json")))
@@ -126,7 +126,18 @@ def test_cli_run_writes_mlflow_checkpoints_and_curves(plugin_site, tiny_checkpoi
     assert os.path.exists(os.path.join(out, "checkpoints", "step_000002", "actor", "tokenizer_config.json"))
     assert os.path.exists(os.path.join(out, "checkpoints", "step_000002", "manifest.json"))
     assert os.path.getsize(os.path.join(out, "curves.png")) > 10_000
-    assert [json.loads(line)["step"] for line in open(os.path.join(out, "metrics.jsonl"))] == [0, 1, 2]
+    rows = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"))]
+    assert [r["step"] for r in rows] == [0, 1, 2]
+    # The timeline: every component's calls, per step, and busy fractions in the metrics.
+    spans = [json.loads(line) for line in open(os.path.join(out, "timeline.jsonl"))]
+    for step in (1, 2):
+        done = {(s["component"], s["what"]) for s in spans if s["step"] == step}
+        assert {("rollout", "generate"), ("reward", "score"), ("actor", "train_step")} <= done, done
+    assert all(s["start"] <= s["end"] for s in spans)
+    for r in rows[1:]:
+        for component in ("rollout", "reward", "actor"):
+            assert 0.0 < r[f"timeline/busy_{component}"] <= 1.0, (component, r)
+    assert os.path.getsize(os.path.join(out, "timeline.png")) > 10_000
 
 
 def test_work_is_split_over_ranks_without_losing_items():

@@ -87,6 +87,9 @@ def _import_class(path: str) -> type:
     return obj
 
 
+MAX_SPANS = 100_000
+
+
 class _RankHost:
     """The Ray actor behind one rank: builds the worker inside its own process and dispatches calls."""
 
@@ -95,13 +98,26 @@ class _RankHost:
         cls = _import_class(class_path)
         worker = cls.__new__(cls)
         worker._ctx = ctx
+        self.spans: List[Tuple[str, float, float]] = []
+        start = time.time()
         worker.__init__(*args, **kwargs)
         self.worker = worker
+        self.spans.append(("__init__", start, time.time()))
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         # Arguments arrive unpacked so that Ray resolves ObjectRefs among them (data passed
         # from another group moves straight from the object store to this process).
-        return getattr(self.worker, method)(*args, **kwargs)
+        start = time.time()
+        try:
+            return getattr(self.worker, method)(*args, **kwargs)
+        finally:
+            if len(self.spans) < MAX_SPANS:  # bounded if nobody drains them
+                self.spans.append((method, start, time.time()))
+
+    def drain_spans(self) -> List[Tuple[str, float, float]]:
+        """The (method, start, end) wall-clock spans of the calls since the last drain."""
+        spans, self.spans = self.spans, []
+        return spans
 
 
 class GroupFuture:
@@ -267,6 +283,12 @@ class WorkerGroup:
             raise ValueError(f"{len(per_rank_args)} argument lists for {self.world_size} ranks of '{self.name}'")
         refs = [a.call.remote(method, *args) for a, args in zip(self._actors, per_rank_args)]
         return GroupFuture(self.name, method, list(range(self.world_size)), refs)
+
+    def drain_spans(self) -> List[List[Tuple[str, float, float]]]:
+        """Per rank, the (method, start, end) spans of its calls since the last drain (for the timeline)."""
+        import ray
+
+        return ray.get([a.drain_spans.remote() for a in self._actors])
 
     def execute(self, method: str, *args: Any, timeout: Optional[float] = None, **kwargs: Any) -> List[Any]:
         """``call(...).wait()`` in one go."""

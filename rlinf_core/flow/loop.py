@@ -5,7 +5,8 @@ The step itself is :meth:`rlinf_core.runner.Trainer.step`. Around it: a validati
 validation every ``runner.val_interval`` steps and at the end, printed when it happens; the
 best-validation checkpoint kept in ``checkpoints/best`` (``runner.keep_best``); periodic
 and final checkpoints; SIGINT/SIGTERM stop at the end of a step with a checkpoint; steps
-with no finite update counted. The last lines printed say whether the model got better
+with no finite update counted; each step's component spans go to the timeline
+(:mod:`rlinf_core.flow.timeline`). The last lines printed say whether the model got better
 and name every output.
 """
 
@@ -21,6 +22,7 @@ import yaml
 
 from rlinf_core import checkpoint as ckpt
 from rlinf_core.flow.best import BEST_DIR, Point, ValidationRecord, read_best_info, summary_lines, validation_metric_names
+from rlinf_core.flow.timeline import Timeline
 from rlinf_core.interfaces.tracker import ResumeInfo
 from rlinf_core.runner import RunResult, Trainer, TrainingDiverged, prepare_assets, prepare_output_dir
 from rlinf_core.trackers import build_trackers, flatten_params
@@ -68,6 +70,12 @@ class RunState:
                 self.record.best = Point(int(on_disk["step"]), float(on_disk["value"]))
         self.bad_steps = 0
         self.evaluated_at = -1
+        self.timeline: Optional[Timeline] = None
+
+    def spans_of(self, step: int, since: float, metrics: Dict[str, float]) -> None:
+        """Add the step's component spans to the timeline and its busy fractions to ``metrics``."""
+        if self.timeline is not None:
+            metrics.update(self.timeline.collect(step, since, time.time()))
 
     def validate(self, step: int, metrics: Dict[str, float]) -> None:
         """Run validation, print it, log it into ``metrics``, and save a new best checkpoint."""
@@ -92,11 +100,13 @@ def _one_step(state: RunState, stop: StopFlag, progress: Any) -> bool:
     if prompts is None:
         return False  # runner.max_epochs passes over the data are done
     step = trainer.step_count + 1
+    started = time.time()
     metrics = trainer.step(step, prompts)
     trainer.step_count = step
     last = step == cfg.runner.max_steps or stop.signal_name is not None
     if trainer.val_sets and (last or (cfg.runner.val_interval and step % cfg.runner.val_interval == 0)):
         state.validate(step, metrics)
+    state.spans_of(step, started, metrics)
     state.tracker.log_metrics(metrics, step)
     trainer.history.append({"step": step, **metrics})
     progress.update(step, metrics)
@@ -110,6 +120,7 @@ def _one_step(state: RunState, stop: StopFlag, progress: Any) -> bool:
         )
     if cfg.runner.save_interval and step % cfg.runner.save_interval == 0 and step < cfg.runner.max_steps:
         trainer.save(step)
+        state.spans_of(step, started, {})  # the checkpoint's spans belong to this step too
     return True
 
 
@@ -122,7 +133,9 @@ def _train(state: RunState) -> None:
         state.say = progress.note
         if trainer.val_sets and cfg.runner.val_at_start and trainer.step_count == 0:
             start_metrics: Dict[str, float] = {}
+            started = time.time()
             state.validate(0, start_metrics)
+            state.spans_of(0, started, start_metrics)
             state.tracker.log_metrics(start_metrics, 0)
             trainer.history.append({"step": 0, **start_metrics})
         while trainer.step_count < cfg.runner.max_steps and stop.signal_name is None:
@@ -139,10 +152,9 @@ def _train(state: RunState) -> None:
         result.final_checkpoint = trainer.save(trainer.step_count)
 
 
-def _outputs(trainer: Trainer, tracker: Any, result: RunResult, curves: Optional[str]) -> Dict[str, str]:
+def _outputs(trainer: Trainer, tracker: Any, result: RunResult, plots: Dict[str, Optional[str]]) -> Dict[str, str]:
     outputs = dict(tracker.describe())
-    if curves:
-        outputs["curves"] = curves
+    outputs.update({name: path for name, path in plots.items() if path})
     best = read_best_info(trainer.checkpoint_root) if trainer.best_metric else None
     if best is not None:
         outputs["best checkpoint"] = (f"{os.path.join(trainer.checkpoint_root, BEST_DIR)} "
@@ -175,7 +187,7 @@ def run(cfg: Any) -> RunResult:
     with open(os.path.join(trainer.output_dir, "config.yaml"), "w") as fh:
         fh.write(config_yaml)
     tracker = build_trackers(trainer.registry, cfg.tracking, trainer.output_dir)
-    status, curves = "FAILED", None
+    status, curves, timeline_png = "FAILED", None, None
     state: Optional[RunState] = None
     try:
         trainer.launch()
@@ -187,10 +199,14 @@ def run(cfg: Any) -> RunResult:
             print(f"[rlinf] resumed from {trainer.resumed_from} at step {trainer.step_count}", file=sys.stderr)
         result.history = trainer.history
         state = RunState(trainer, result, tracker, print)
+        state.timeline = Timeline(trainer.output_dir, trainer.groups)
         _train(state)
         if trainer.history:
             curves = plot_curves(trainer.history, os.path.join(trainer.output_dir, "curves.png"))
             tracker.log_artifact(curves)
+            timeline_png = state.timeline.plot()
+            if timeline_png:
+                tracker.log_artifact(timeline_png)
         status = "KILLED" if result.stopped_by_signal else "FINISHED"
     except KeyboardInterrupt:
         status = "KILLED"
@@ -207,7 +223,8 @@ def run(cfg: Any) -> RunResult:
     print()
     if result.validation:
         print(f"final validation: {_format_validation(result.validation)}")
-    for line in summary_lines(state.record if state else None, _outputs(trainer, tracker, result, curves)):
+    plots = {"curves": curves, "timeline": timeline_png}
+    for line in summary_lines(state.record if state else None, _outputs(trainer, tracker, result, plots)):
         print(line)
     if result.stopped_by_signal:
         print(f"Stopped on {result.stopped_by_signal} at step {result.steps}. Resume with the same command "
