@@ -155,6 +155,7 @@ class TrajectoryBatch:
     advantages: Optional["torch.Tensor"] = None
     old_logprobs: Optional[Ragged] = None
     ref_logprobs: Optional[Ragged] = None
+    policy_versions: Optional["torch.Tensor"] = None  # per row: updates behind the weights that sampled it
 
     def __len__(self) -> int:
         return len(self.response_ids)

@@ -39,7 +39,8 @@ from rlinf_core.evaluation.scores import summarize
 from rlinf_core.flow.components import ActorWorker, RewardWorker, RolloutWorker
 from rlinf_core.flow.data_cursor import DataCursor
 from rlinf_core.flow.best import BEST_DIR, ValidationRecord, resolve_keep_best, write_best_info
-from rlinf_core.flow.sampling import chunks, sample_step
+from rlinf_core.flow.pipeline import Prefetch
+from rlinf_core.flow.sampling import SampledBatch, chunks, sample_step
 from rlinf_core.interfaces.task import Example
 from rlinf_core.interfaces.train import TrainSetup
 from rlinf_core.models import load_tokenizer
@@ -133,6 +134,8 @@ class Trainer:
         self.history: List[Dict[str, float]] = []
         self.resumed_from: Optional[str] = None
         self.run_id: Optional[str] = None
+        self.prefetch = Prefetch()
+        self.weights_version = 0  # updates behind the rollout's weights (= the last synced step)
 
     # -- set-up -------------------------------------------------------------------------
     def validate(self) -> None:
@@ -174,6 +177,7 @@ class Trainer:
         with open(os.path.join(self.resumed_from, "runner.json")) as fh:
             state = json.load(fh)
         self.step_count = int(state["step"])
+        self.weights_version = self.step_count
         self.cursor.load_state_dict(state["data"])
         self.history = state.get("history", [])
         self.run_id = state.get("tracker_run_id")
@@ -210,31 +214,42 @@ class Trainer:
             actor.execute("load_state", os.path.join(self.resumed_from, "actor_state"))
 
     # -- one step -----------------------------------------------------------------------
-    def step(self, step: int, prompts: List[Example]) -> Dict[str, float]:
-
+    def step(self, step: int, prompts: Optional[List[Example]], prefetch_next: bool = False) -> Dict[str, float]:
+        """Sample (or take the batch sampled ahead), train, sync weights. With ``prefetch_next``
+        the next step's batch is sampled while the actor trains (:mod:`rlinf_core.flow.pipeline`)."""
         cfg = self.cfg
         times: Dict[str, float] = {}
         t0 = time.perf_counter()
-        sampled = sample_step(
-            self.groups, self.algorithm, prompts, self.cursor.next, cfg.algorithm.group_size, cfg.runner.seed, step
-        )
+        sampled = self.prefetch.take(step)
+        if sampled is None:
+            if prompts is None:
+                raise ValueError(f"step {step}: no prompts given and no batch sampled ahead")
+            sampled = self._sample(step, prompts)
         batch = sampled.batch
+        staleness = self.weights_version - batch.policy_versions
         batch.advantages = self.algorithm.compute_advantages(batch).float()
         self.last_batch = batch  # kept for inspection (tests, debugging); replaced every step
         t2 = time.perf_counter()
 
         actor = self.groups["actor"]
         shards = actor_shards(len(batch), cfg.actor.global_batch_size, actor.world_size, cfg.runner.seed, step)
-        train_results = actor.call_each(
-            "train_step",
-            [(batch.select(s), self.sizes.minibatches_per_epoch, cfg.algorithm.recompute_logprobs) for s in shards],
-        ).wait()
+        # Stale samples keep the rollout's log-probs as the behaviour policy in the ratio.
+        recompute = cfg.algorithm.recompute_logprobs and int(staleness.max()) == 0
+        training = actor.call_each(
+            "train_step", [(batch.select(s), self.sizes.minibatches_per_epoch, recompute) for s in shards]
+        )
+        if prefetch_next:
+            t_pre = time.perf_counter()
+            self.prefetch.fill(step + 1, self.cursor, self._sample)
+            times["time/prefetch"] = time.perf_counter() - t_pre
+        train_results = training.wait()
         t3 = time.perf_counter()
         times["time/train"] = t3 - t2
 
         weights = actor.call("state_dict_for_rollout")
         self.groups["rollout"].call("update_weights", weights.refs[0]).wait()
         weights.wait()
+        self.weights_version = step
         t4 = time.perf_counter()
         times["time/sync"] = t4 - t3
         times["time/step"] = t4 - t0
@@ -242,12 +257,25 @@ class Trainer:
         metrics = dict(sampled.metrics)
         metrics.update(train_results[0])
         metrics.update(times)
+        metrics["rollout/staleness_mean"] = float(staleness.float().mean())
+        metrics["rollout/staleness_max"] = float(staleness.max())
         tokens = int(batch.response_ids.lengths.sum()) + int(batch.prompt_ids.lengths.sum())
         metrics["throughput/tokens_per_s"] = tokens / times["time/step"]
         metrics["throughput/response_tokens_per_s"] = int(batch.response_ids.lengths.sum()) / times["time/step"]
         for k, v in self.task.stats.items():
             metrics[f"data/{k}"] = float(v)
         return metrics
+
+    def _sample(self, step: int, prompts: List[Example]) -> SampledBatch:
+        """The step's scored batch, each row tagged with the weights version that sampled it."""
+        import torch
+
+        cfg = self.cfg
+        sampled = sample_step(
+            self.groups, self.algorithm, prompts, self.cursor.next, cfg.algorithm.group_size, cfg.runner.seed, step
+        )
+        sampled.batch.policy_versions = torch.full((len(sampled.batch),), self.weights_version, dtype=torch.long)
+        return sampled
 
     # -- validation ---------------------------------------------------------------------
     def _generate(self, prompt_ids: List[List[int]], sampling: SamplingParams, seed: int) -> List[str]:
@@ -300,7 +328,7 @@ class Trainer:
             actor.execute("save_state", os.path.join(tmp, "actor_state"))
             state = {
                 "step": step,
-                "data": self.cursor.state_dict(),
+                "data": self.prefetch.cursor_state(self.cursor),
                 "tracker_run_id": self.run_id,
                 "history": self.history,
                 "seed": self.cfg.runner.seed,

@@ -146,3 +146,34 @@ def test_work_is_split_over_ranks_without_losing_items():
     assert _chunks(list(range(7)), 3) == [[0, 1, 2], [3, 4], [5, 6]]
     assert _chunks([1], 3) == [[1], [], []]
     assert sum(len(c) for c in _chunks(list(range(128)), 3)) == 128
+
+
+def test_bounded_staleness_samples_ahead_with_the_previous_weights(ray_cluster, tiny_checkpoint, dataset, tmp_path):
+    """max_staleness 1: step t+1 is sampled while step t trains, with step t's weights; its rows
+    carry that version, staleness is logged, and the ratio uses the rollout's log-probs."""
+    from rlinf_core.runner import Trainer
+
+    cfg = load_config(None, overrides(tiny_checkpoint, dataset, str(tmp_path / "run"), **{
+        "runner.max_staleness": 1, "runner.max_steps": 3, "runner.save_interval": 0,
+        "cluster.component_placement": "'rollout,reward: 0, actor: 1'",
+    }))
+    trainer = Trainer(cfg)
+    try:
+        trainer.validate()
+        trainer.launch()
+        first = trainer.step(1, trainer.cursor.next(), prefetch_next=True)
+        assert first["rollout/staleness_max"] == 0.0 and first["train/rollout_logprob_diff_max"] > 0.0
+        assert trainer.prefetch.has(2)
+        position = trainer.cursor.state_dict()
+        # A checkpoint taken now records the data position before the batch sampled ahead.
+        saved = json.load(open(os.path.join(trainer.save(1), "runner.json")))["data"]
+        assert saved["index"] == position["index"] - 1
+        second = trainer.step(2, None, prefetch_next=False)
+        assert trainer.last_batch.policy_versions.tolist() == [0] * len(trainer.last_batch)  # made by step 0's weights
+        assert second["rollout/staleness_mean"] == 1.0 and second["rollout/staleness_max"] == 1.0
+        assert second["train/rollout_logprob_diff_max"] == 0.0  # not recomputed: the behaviour policy's own
+        assert not trainer.prefetch.has(3)
+        third = trainer.step(3, trainer.cursor.next())
+        assert third["rollout/staleness_max"] == 0.0 and trainer.last_batch.policy_versions.tolist()[0] == 2
+    finally:
+        trainer.shutdown()

@@ -63,6 +63,14 @@ class RunnerConfig:
     val_samples: int = doc(1, "Samples per validation problem (K in avg@K, pass@k).", ge=1)
     val_temperature: float = doc(0.0, "Validation sampling temperature; 0 is greedy.", ge=0.0)
     val_top_p: float = doc(1.0, "Validation nucleus sampling.", gt=0.0, le=1.0)
+    max_staleness: int = doc(
+        0,
+        "0: synchronous steps. k >= 1: the next step's batch is sampled while the actor trains, "
+        "with the previous weights (at most 1 step stale; logged as rollout/staleness_*; stale samples "
+        "use the rollout's log-probs as the behaviour policy). Drains before each checkpoint step. "
+        "Pays off when the rollout and the actor have their own devices (cluster.component_placement).",
+        ge=0,
+    )
     val_at_start: bool = doc(
         True, "Validate once before the first update (step 0), so the run's report compares start, best and final."
     )

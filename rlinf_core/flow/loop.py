@@ -96,12 +96,15 @@ def _val_names(trainer: Trainer) -> List[str]:
 def _one_step(state: RunState, stop: StopFlag, progress: Any) -> bool:
     """One training step with its validation and checkpoint; False when the data ran out."""
     trainer, cfg = state.trainer, state.trainer.cfg
-    prompts = trainer.cursor.next()
-    if prompts is None:
-        return False  # runner.max_epochs passes over the data are done
     step = trainer.step_count + 1
+    prompts = None if trainer.prefetch.has(step) else trainer.cursor.next()
+    if prompts is None and not trainer.prefetch.has(step):
+        return False  # runner.max_epochs passes over the data are done
+    # Sample the next step while this one trains, unless a checkpoint or the end comes first.
+    save_step = bool(cfg.runner.save_interval) and step % cfg.runner.save_interval == 0
+    ahead = cfg.runner.max_staleness > 0 and step < cfg.runner.max_steps and not save_step and stop.signal_name is None
     started = time.time()
-    metrics = trainer.step(step, prompts)
+    metrics = trainer.step(step, prompts, prefetch_next=ahead)
     trainer.step_count = step
     last = step == cfg.runner.max_steps or stop.signal_name is not None
     if trainer.val_sets and (last or (cfg.runner.val_interval and step % cfg.runner.val_interval == 0)):
