@@ -125,6 +125,20 @@ def test_sigkill_mid_run_then_resume_is_exact(recipe, uninterrupted, tmp_path, c
     assert len(run_ids) == 1  # the same MLflow run continued
 
 
+def test_bounded_staleness_continues_exactly_from_a_checkpoint(recipe, tmp_path):
+    """With max_staleness 1, step 2 is sampled while step 1 trains and step 4 while step 3 trains;
+    the pipeline drains at the step-2 checkpoint, so a run continued from it equals the
+    uninterrupted one, bit for bit."""
+    staleness = "runner.max_staleness=1"
+    straight, part = str(tmp_path / "straight"), str(tmp_path / "part")
+    for out, extra in ((straight, []), (part, ["runner.max_steps=2"]), (part, [])):
+        proc = cli("run", recipe, f"runner.output_dir={out}", staleness, *extra)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    assert series(part) == series(straight) and sorted(series(straight)) == [0, 1, 2, 3, 4]
+    stale = series(straight, keys=("rollout/staleness_max",))
+    assert [stale[s][0] for s in (1, 2, 3, 4)] == [0.0, 1.0, 0.0, 1.0]
+
+
 def test_finished_run_is_not_redone(recipe, uninterrupted):
     again = cli("run", recipe, f"runner.output_dir={uninterrupted}")
     assert again.returncode == 0 and "already holds a finished run (step 4/4)" in again.stdout
