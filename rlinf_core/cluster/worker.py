@@ -131,14 +131,20 @@ class GroupFuture:
 
     def wait(self, timeout: Optional[float] = None) -> List[Any]:
         """Results in rank order. Raises WorkerError for the first rank that fails, as soon as it fails."""
-        results = dict(self.as_completed(timeout))
-        return [results[rank] for rank in self.ranks]
+        results: List[Any] = [None] * len(self.refs)
+        for index, value in self._completed(timeout):
+            results[index] = value
+        return results
 
     def as_completed(self, timeout: Optional[float] = None) -> Iterator[Tuple[int, Any]]:
         """``(rank, result)`` pairs as ranks finish (not in rank order); raises like :meth:`wait`."""
+        for index, value in self._completed(timeout):
+            yield self.ranks[index], value
+
+    def _completed(self, timeout: Optional[float]) -> Iterator[Tuple[int, Any]]:
         import ray
 
-        rank_of = {ref: rank for ref, rank in zip(self.refs, self.ranks)}
+        index_of = {ref: i for i, ref in enumerate(self.refs)}
         pending = list(self.refs)
         deadline = None if timeout is None else time.monotonic() + timeout
         while pending:
@@ -146,15 +152,15 @@ class GroupFuture:
             ready, pending = ray.wait(pending, num_returns=1, timeout=left)
             if not ready:
                 raise TimeoutError(
-                    f"worker group '{self.group}' ranks {sorted(rank_of[r] for r in pending)} "
+                    f"worker group '{self.group}' ranks {sorted(self.ranks[index_of[r]] for r in pending)} "
                     f"did not finish {self.method}() within {timeout}s"
                 )
             for ref in ready:
                 try:
                     value = ray.get(ref)
                 except Exception as exc:
-                    raise _as_worker_error(exc, self.group, rank_of[ref], self.method) from None
-                yield rank_of[ref], value
+                    raise _as_worker_error(exc, self.group, self.ranks[index_of[ref]], self.method) from None
+                yield index_of[ref], value
 
 
 def _as_worker_error(exc: Exception, group: str, rank: int, method: str) -> WorkerError:

@@ -30,6 +30,7 @@ from rlinf_math.answer import group_end
 
 __all__ = ["brace_arguments", "canonical_matrix", "repeating_decimal", "spelled_number"]
 
+MAX_BRACED_CHARS = 2_000
 # Commands whose required arguments TeX reads one token at a time; sqrt has an optional [n].
 _ARGUMENTS = {"frac": 2, "binom": 2, "sqrt": 1}
 _SHORTHAND_COMMAND = re.compile(r"\\(frac|binom|sqrt)(?![a-zA-Z])")
@@ -51,8 +52,8 @@ def _argument_end(s: str, i: int) -> int:
 
 def brace_arguments(s: str) -> str:
     """``s`` with every brace-less argument of ``\\frac``, ``\\binom`` and ``\\sqrt`` braced."""
-    if not _SHORTHAND_COMMAND.search(s):
-        return s
+    if len(s) > MAX_BRACED_CHARS or not _SHORTHAND_COMMAND.search(s):
+        return s  # (a longer text is not an answer; each command scans its groups, so bound the work)
     inserts: List[tuple] = []  # (position, text), applied to the original string
     for m in _SHORTHAND_COMMAND.finditer(s):
         i = m.end()
@@ -146,10 +147,11 @@ def repeating_decimal(s: str) -> Optional[str]:
     return f"{'-' if value < 0 else ''}\\frac{{{abs(value.numerator)}}}{{{value.denominator}}}"
 
 
+MAX_SPELLED_CHARS = 60  # "nine hundred and ninety-nine" is 28
 _ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen " \
         "sixteen seventeen eighteen nineteen".split()
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
-_SPELLED = re.compile(r"(?:\\text\s*\{\s*([A-Za-z -]+?)\s*\}|([A-Za-z -]+?))")
+_SPELLED = re.compile(r"\\text\s*\{([A-Za-z -]+)\}|([A-Za-z -]+)")
 
 
 def _below_hundred(words: List[str]) -> Optional[int]:
@@ -164,6 +166,8 @@ def _below_hundred(words: List[str]) -> Optional[int]:
 
 def spelled_number(s: str) -> Optional[str]:
     """The digits of a whole number below 1000 spelled out alone (``\\text{three}``), else None."""
+    if len(s) > MAX_SPELLED_CHARS:
+        return None
     m = _SPELLED.fullmatch(s.strip())
     if m is None:
         return None
