@@ -332,7 +332,7 @@ def main() -> None:
 
     # 1. Corpus accuracy.
     with MathGrader(num_workers=2) as grader:
-        grader.grade(["\\boxed{\\sqrt{2}}"], [["1.414214"]])  # start the grader processes
+        grader.grade(["\\boxed{x+1}"], [["1+x"]])  # start the grader processes (this one needs sympy)
         t0 = time.perf_counter()
         grades = grader.grade([c["response"] for c in corpus], [c["gold"] for c in corpus])
         out["rlinf_corpus"] = dict(score(expected, grades.correct), seconds=time.perf_counter() - t0)

@@ -112,7 +112,7 @@ def test_hostile_suite_is_bounded_and_has_no_side_effects(tmp_path, monkeypatch)
     wrong: List[str] = []
     reasons: Dict[str, int] = collections.Counter()
     with MathGrader(num_workers=2) as g:
-        g.grade(["\\boxed{\\sqrt{2}}"], ["1.414214"])  # start the graders outside the timed part
+        g.grade(["\\boxed{x+1}"], ["1+x"])  # start the graders (sympy is needed here) outside the timed part
         for case in cases:
             response = hostile_response(case)
             start = time.monotonic()
