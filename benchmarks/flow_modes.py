@@ -10,7 +10,9 @@ update over the 128 samples, same SFT starts; prepared under ``--cache``). Modes
 - ``disaggregated``: rollout and reward on core 0, the actor on core 1 (1-thread ranks),
   synchronous steps, so each side waits for the other;
 - ``disaggregated, staleness 1``: the same placement with ``runner.max_staleness: 1``: the
-  next step's batch is sampled while the actor trains (``rlinf_core/flow/pipeline.py``).
+  next step's batch is sampled while the actor trains (``rlinf_core/flow/pipeline.py``);
+- ``hybrid, staleness 1``: the actor keeps both cores (a 2-thread rank), the rollout and
+  reward share core 0 with it (1-thread ranks), with ``max_staleness: 1``.
 
 Reported per workload and mode, over seeds (after ``--warmup`` steps): median step wall time
 and samples/s, throughput against the collocated mode, each component's busy fraction (the
@@ -48,6 +50,11 @@ MODES: Dict[str, Dict[str, Any]] = {
     "disaggregated, staleness 1": {
         "cluster.component_placement": "rollout,reward: 0, actor: 1",
         "cluster.devices_per_rank": {"actor": 1, "rollout": 1, "reward": 1},
+        "runner.max_staleness": 1,
+    },
+    "hybrid, staleness 1": {
+        "cluster.component_placement": "rollout,reward: 0, actor: 0-1",
+        "cluster.devices_per_rank": {"actor": 2, "rollout": 1, "reward": 1},
         "runner.max_staleness": 1,
     },
 }
