@@ -9,14 +9,15 @@ small recursive-descent parser (no ``eval``, no sympy) and decides:
 - both sides rational: equal exactly (:class:`fractions.Fraction` arithmetic);
 - otherwise both are evaluated with mpmath at :data:`DIGITS` significant digits and are
   equal when they agree to :data:`EQUAL_DIGITS` of them (a true zero difference loses only
-  the last few; distinct closed forms this short do not agree to 40 digits), which is the
-  rule the grader child applies to exact values (:mod:`rlinf_math.closeness`).
+  the last few; distinct closed forms this short do not agree to 40 digits), as the grader
+  child decides exact values (:func:`rlinf_math.closeness.sympy_numeric_eq`, there to 50).
 
 A plain decimal against such an expression is compared by :mod:`rlinf_math.closeness`
 (``1.414214`` against ``\\sqrt{2}``), and tuples element by element (``(1, \\frac{5}{2})``
 against ``(1, 2.5)``). Anything else (a variable, a decimal inside an expression, a set or an
 interval, a factorial, a function, a negative number under a root, a power over
-:data:`MAX_POWER`) returns None and goes to the grader processes as before. Inputs have already passed :mod:`rlinf_math.guards`.
+:data:`MAX_POWER`) returns None and goes to the grader processes as before. Inputs have
+already passed :mod:`rlinf_math.guards`.
 """
 
 from __future__ import annotations
