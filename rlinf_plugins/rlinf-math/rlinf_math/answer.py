@@ -254,16 +254,19 @@ def _finish_phrase(text: str, max_chars: int) -> Extraction:
     return Extraction(FOUND, text, FROM_PHRASE)
 
 
-def extract_final_answer(text: str, max_chars: int = MAX_ANSWER_CHARS) -> Extraction:
-    """The answer stated after the last answer phrase of ``text`` (no boxes involved)."""
-    offset = max(0, len(text) - PHRASE_WINDOW)
-    tail = text[offset:]
+def _after_last_anchor(text: str) -> Optional[str]:
+    """What follows the last answer phrase in the tail of ``text``, or None when there is none."""
+    tail = text[max(0, len(text) - PHRASE_WINDOW) :]
     last = None
     for last in _ANCHOR.finditer(tail):
         pass
-    if last is None:
-        return Extraction(NO_ANSWER)
-    return _after_anchor(tail[last.end() :], max_chars)
+    return None if last is None else tail[last.end() :]
+
+
+def extract_final_answer(text: str, max_chars: int = MAX_ANSWER_CHARS) -> Extraction:
+    """The answer stated after the last answer phrase of ``text`` (no boxes involved)."""
+    after = _after_last_anchor(text)
+    return Extraction(NO_ANSWER) if after is None else _after_anchor(after, max_chars)
 
 
 def extract_answer(text: str, max_chars: int = MAX_ANSWER_CHARS, phrases: bool = True) -> Extraction:
@@ -273,9 +276,9 @@ def extract_answer(text: str, max_chars: int = MAX_ANSWER_CHARS, phrases: bool =
         return extract_boxed(text, max_chars)
     if not phrases:
         return Extraction(NO_ANSWER)
-    found = extract_final_answer(text, max_chars)
-    if found.status != NO_ANSWER or _ANCHOR.search(text[-PHRASE_WINDOW:]):
-        return found  # an answer phrase that states nothing (truncated) is no answer
+    after = _after_last_anchor(text)
+    if after is not None:
+        return _after_anchor(after, max_chars)  # a phrase that states nothing (truncated) is no answer
     from rlinf_math.prose import concluding_answer  # here: prose -> forms -> this module
 
     value = concluding_answer(text)

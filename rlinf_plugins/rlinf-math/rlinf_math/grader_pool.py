@@ -11,8 +11,8 @@ child processes (:mod:`rlinf_math.grader_child`) and the parent enforces the dea
   started (its start-up does not count against any deadline);
 - a child that dies (e.g. out of memory) turns its in-flight item into an ERROR.
 
-The pool starts on :meth:`GraderPool.start` or else on the first :meth:`GraderPool.run`, is safe to share between
-threads (calls are serialised), and :meth:`close` stops it; every live pool is also closed
+The pool starts on :meth:`GraderPool.start`, or else on the first :meth:`GraderPool.run`; it
+is safe to share between threads (calls are serialised), and :meth:`close` stops it; every live pool is also closed
 at interpreter exit, and children exit by themselves when the parent disappears.
 
 Deviations: ``multiprocessing.Pool`` cannot kill one stuck task, so the pool is managed by

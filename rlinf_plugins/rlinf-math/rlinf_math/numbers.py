@@ -1,7 +1,8 @@
 """Simple numbers, read and compared without sympy: the grader's fast path.
 
-:func:`number` reads integers, decimals, ``a/b``, ``\\frac{a}{b}`` (also TeX's ``\\frac12``),
-``a\\times 10^{b}`` and ``10^{b}`` from a normalised answer (:mod:`rlinf_math.normalize`);
+:func:`number` reads integers, decimals, ``a/b``, ``\\frac{a}{b}``, ``a\\times 10^{b}`` and
+``10^{b}`` from a normalised answer (:mod:`rlinf_math.normalize`, which has already braced
+TeX's ``\\frac12``);
 :func:`numbers_equal` decides two of them with :mod:`rlinf_math.closeness` (exact values
 exactly, a written decimal by its digits), so typical answers never start sympy.
 """
@@ -23,7 +24,6 @@ _MAX_DIGITS = 400
 
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
 _FRAC = re.compile(r"([+-]?)\\frac\s*\{\s*([+-]?\d+)\s*\}\s*\{\s*([+-]?\d+)\s*\}")
-_FRAC_NOBRACE = re.compile(r"([+-]?)\\frac(\d)(\d)")
 _SLASH = re.compile(r"([+-]?\d+)\s*/\s*(\d+)")
 _TIMES_TEN = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+))\s*\\times\s*10\s*\^\s*(?:\{\s*([+-]?\d{1,3})\s*\}|([0-9]))")
 _TEN_POW = re.compile(r"10\s*\^\s*(?:\{\s*([+-]?\d{1,3})\s*\}|([0-9]))")
@@ -55,7 +55,7 @@ def number(text: str) -> Optional[Number]:
         s = m.group(1)
     if _DECIMAL.fullmatch(s):
         return Number(Fraction(s), Decimal(s) if "." in s else None)
-    m = _FRAC.fullmatch(s) or _FRAC_NOBRACE.fullmatch(s)
+    m = _FRAC.fullmatch(s)
     if m:
         num, den = int(m.group(2)), int(m.group(3))
         if den == 0:
