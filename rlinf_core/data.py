@@ -219,3 +219,90 @@ class TrajectoryBatch:
             else:
                 out[f.name] = torch.cat(values)
         return TrajectoryBatch(**out)
+
+
+@dataclass
+class PartShape:
+    """The shape of one rollout part, returned to the driver beside the part itself (which
+    stays in the object store): a few numbers per response, no tokens or texts."""
+
+    group_ids: "torch.Tensor"  # as the rollout rank numbered them
+    response_lengths: "torch.Tensor"
+    prompt_lengths: "torch.Tensor"
+    truncated: "torch.Tensor"
+
+    def __len__(self) -> int:
+        return int(self.group_ids.numel())
+
+    @classmethod
+    def of(cls, batch: "TrajectoryBatch") -> "PartShape":
+        return cls(
+            group_ids=batch.group_ids.clone(),
+            response_lengths=batch.response_ids.lengths.clone(),
+            prompt_lengths=batch.prompt_ids.lengths.clone(),
+            truncated=batch.truncated.clone(),
+        )
+
+
+@dataclass
+class ScoredRows:
+    """What the driver knows of scored responses: their shape and rewards, no tokens or texts.
+
+    The driver uses it for metrics, dynamic sampling and the step's :class:`BatchPlan`; the
+    responses themselves go from the rollout rank to the reward and actor ranks through the
+    object store.
+    """
+
+    shape: PartShape
+    rewards: "torch.Tensor"  # float32 [rows]
+    reward_components: Dict[str, "torch.Tensor"]
+    metrics: Dict[str, float] = field(default_factory=dict)  # the reward's counters (summed on cat)
+
+    def __len__(self) -> int:
+        return int(self.rewards.numel())
+
+    def select(self, indices: Sequence[int]) -> "ScoredRows":
+        """The rows at ``indices``. Counters belong to the rows they were counted on, so they are dropped."""
+        import torch
+
+        idx = torch.as_tensor(list(indices), dtype=torch.long)
+        shape = PartShape(**{f.name: getattr(self.shape, f.name)[idx] for f in fields(PartShape)})
+        return ScoredRows(shape, self.rewards[idx], {k: v[idx] for k, v in self.reward_components.items()})
+
+    @staticmethod
+    def cat(parts: Sequence["ScoredRows"]) -> "ScoredRows":
+        """Rows of ``parts`` in order, counters summed; every part must name the same components."""
+        import torch
+
+        keys = set(parts[0].reward_components)
+        for p in parts[1:]:
+            if set(p.reward_components) != keys:
+                raise ValueError(f"reward components differ between parts: {sorted(keys)} vs {sorted(p.reward_components)}")
+        metrics: Dict[str, float] = {}
+        for p in parts:
+            for k, v in p.metrics.items():
+                metrics[k] = metrics.get(k, 0.0) + float(v)
+        shape = PartShape(**{f.name: torch.cat([getattr(p.shape, f.name) for p in parts]) for f in fields(PartShape)})
+        return ScoredRows(
+            shape=shape,
+            rewards=torch.cat([p.rewards for p in parts]),
+            reward_components={k: torch.cat([p.reward_components[k] for p in parts]) for k in sorted(keys)},
+            metrics=metrics,
+        )
+
+
+@dataclass
+class BatchPlan:
+    """How an actor rank builds the step's batch from rollout parts it receives by reference.
+
+    ``pieces`` lists (part index, rows) in batch order; groups are renumbered 0.. in order of
+    first appearance; ``rewards`` etc. are the assembled batch's, row for row. ``shard`` is
+    the rows of the assembled batch this rank trains on (all ranks assemble the same batch,
+    so advantages that look across the batch are the same everywhere).
+    """
+
+    pieces: List[Any]  # [(part index, [row, ...]), ...]
+    rewards: "torch.Tensor"
+    reward_components: Dict[str, "torch.Tensor"]
+    policy_version: int  # updates behind the weights that sampled every row of this batch
+    shard: Optional[List[int]] = None  # None: every row

@@ -28,19 +28,28 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from rlinf_core import checkpoint as ckpt
-from rlinf_core.cluster.ray_cluster import check_fits, cluster_cpus_per_node, ensure_ray, placement_for_cluster, release, reserve
+from rlinf_core.cluster.ray_cluster import (
+    check_fits_locally,
+    cluster_cpus_per_node,
+    ensure_ray,
+    placement_for_cluster,
+    release,
+    reserve,
+)
 from rlinf_core.cluster.worker import WorkerGroup
 from rlinf_core.config.derived import DerivedSizes, derive_sizes
 from rlinf_core.config.loader import section, to_container
-from rlinf_core.data import Ragged, RolloutRequest, SamplingParams
+from rlinf_core.data import Ragged, RolloutRequest, SamplingParams, TrajectoryBatch
 from rlinf_core.errors import ConfigError
 from rlinf_core.evaluation.evaluator import EvalSettings, example_items, per_problem, run_items
 from rlinf_core.evaluation.scores import summarize
 from rlinf_core.flow.components import ActorWorker, RewardWorker, RolloutWorker
 from rlinf_core.flow.data_cursor import DataCursor
 from rlinf_core.flow.best import BEST_DIR, ValidationRecord, resolve_keep_best, write_best_info
+from rlinf_core.flow.assembly import assemble
 from rlinf_core.flow.pipeline import Prefetch
-from rlinf_core.flow.sampling import SampledBatch, chunks, sample_step
+from rlinf_core.flow.sampling import chunks
+from rlinf_core.flow.step import FlowStep
 from rlinf_core.interfaces.task import Example
 from rlinf_core.interfaces.train import TrainSetup
 from rlinf_core.models import load_tokenizer
@@ -87,22 +96,6 @@ def _check_output_dir_writable(path: str) -> None:
         raise ConfigError(f"`runner.output_dir`={path!r} is not writable ({probe!r} is not a writable folder).")
 
 
-def actor_shards(n: int, global_batch_size: int, world: int, seed: int, step: int) -> List[List[int]]:
-    """Row indices for each actor rank: a seeded shuffle, cut so that minibatch m of every
-    rank holds its slice of the same ``global_batch_size`` rows."""
-    import torch
-
-    gen = torch.Generator().manual_seed(seed * 1_000_003 + step)
-    perm = torch.randperm(n, generator=gen).tolist()
-    per_rank = global_batch_size // world
-    shards: List[List[int]] = [[] for _ in range(world)]
-    for start in range(0, n, global_batch_size):
-        mb = perm[start : start + global_batch_size]
-        for r in range(world):
-            shards[r].extend(mb[r * per_rank : (r + 1) * per_rank])
-    return shards
-
-
 def _driver_rng_state() -> Dict[str, Any]:
     import numpy as np
     import torch
@@ -134,8 +127,7 @@ class Trainer:
         self.history: List[Dict[str, float]] = []
         self.resumed_from: Optional[str] = None
         self.run_id: Optional[str] = None
-        self.prefetch = Prefetch()
-        self.weights_version = 0  # updates behind the rollout's weights (= the last synced step)
+        self.flow: Optional[FlowStep] = None  # the step over the groups, built by validate()
 
     # -- set-up -------------------------------------------------------------------------
     def validate(self) -> None:
@@ -161,13 +153,25 @@ class Trainer:
         ]
         self.algorithm = self.registry.get("algorithms", cfg.algorithm.name)(section(cfg, "algorithm"))
         self.best_metric = resolve_keep_best(cfg.runner.keep_best, cfg.data.val_data_paths, cfg.runner.val_samples)
-        # An embedded Ray gets the machine's real CPUs, so a recipe asking for more fails clearly.
-        ensure_ray(cfg.cluster.address, None, cfg.cluster.namespace)
-        self.placement = placement_for_cluster(cfg.cluster, cluster_cpus_per_node())
+        self.placement = self._placement()
         self.placement.require(["actor", "rollout", "reward"])
-        check_fits(self.placement)
         self.sizes: DerivedSizes = derive_sizes(cfg, self.placement)
         self.resumed_from = ckpt.resolve_resume(cfg.runner.resume, self.checkpoint_root)
+        self.flow = FlowStep(cfg, self.groups, self.algorithm, self.sizes, self.cursor)
+
+    def _placement(self) -> Any:
+        """The placement, checked against what the run will get. Starts no Ray: an embedded Ray
+        (``cluster.address: null``) gets this machine, so it is checked against this machine; only
+        a cluster address without ``cluster.num_cpus_per_node`` needs asking the cluster (joining it)."""
+        cluster = self.cfg.cluster
+        if cluster.address is None:
+            placement = placement_for_cluster(cluster)
+            check_fits_locally(placement)
+            return placement
+        if cluster.num_cpus_per_node:
+            return placement_for_cluster(cluster)
+        ensure_ray(cluster.address, None, cluster.namespace)
+        return placement_for_cluster(cluster, cluster_cpus_per_node())
 
     def restore_driver_state(self) -> Dict[str, Any]:
         """Load the driver's part of the resumed checkpoint (step, data position, RNG, history)."""
@@ -177,7 +181,7 @@ class Trainer:
         with open(os.path.join(self.resumed_from, "runner.json")) as fh:
             state = json.load(fh)
         self.step_count = int(state["step"])
-        self.weights_version = self.step_count
+        self.flow.weights_version = self.step_count
         self.cursor.load_state_dict(state["data"])
         self.history = state.get("history", [])
         self.run_id = state.get("tracker_run_id")
@@ -193,7 +197,8 @@ class Trainer:
             container = json.loads(json.dumps(container))
             container["rollout"]["model"]["model_path"] = weights
             container["actor"]["model"]["model_path"] = weights
-        self.pg = reserve(self.placement)
+        ensure_ray(cfg.cluster.address, None, cfg.cluster.namespace)
+        self.pg = reserve(self.placement)  # checks the placement against what Ray has
         env = {k: os.environ[k] for k in PLUGIN_ENV_VARS if k in os.environ}
         common = dict(args=(container,), placement=self.placement, placement_group=self.pg, env_vars=env)
         self.groups["rollout"] = WorkerGroup.launch(RolloutWorker, "rollout", **common)
@@ -213,69 +218,31 @@ class Trainer:
         if self.resumed_from is not None:
             actor.execute("load_state", os.path.join(self.resumed_from, "actor_state"))
 
-    # -- one step -----------------------------------------------------------------------
+    # -- one step (rlinf_core.flow.step) -------------------------------------------------
     def step(self, step: int, prompts: Optional[List[Example]], prefetch_next: bool = False) -> Dict[str, float]:
-        """Sample (or take the batch sampled ahead), train, sync weights. With ``prefetch_next``
-        the next step's batch is sampled while the actor trains (:mod:`rlinf_core.flow.pipeline`)."""
-        cfg = self.cfg
-        times: Dict[str, float] = {}
-        t0 = time.perf_counter()
-        sampled = self.prefetch.take(step)
-        if sampled is None:
-            if prompts is None:
-                raise ValueError(f"step {step}: no prompts given and no batch sampled ahead")
-            sampled = self._sample(step, prompts)
-        batch = sampled.batch
-        staleness = self.weights_version - batch.policy_versions
-        batch.advantages = self.algorithm.compute_advantages(batch).float()
-        self.last_batch = batch  # kept for inspection (tests, debugging); replaced every step
-        t2 = time.perf_counter()
-
-        actor = self.groups["actor"]
-        shards = actor_shards(len(batch), cfg.actor.global_batch_size, actor.world_size, cfg.runner.seed, step)
-        # Stale samples keep the rollout's log-probs as the behaviour policy in the ratio.
-        recompute = cfg.algorithm.recompute_logprobs and int(staleness.max()) == 0
-        training = actor.call_each(
-            "train_step", [(batch.select(s), self.sizes.minibatches_per_epoch, recompute) for s in shards]
-        )
-        if prefetch_next:
-            t_pre = time.perf_counter()
-            self.prefetch.fill(step + 1, self.cursor, self._sample)
-            times["time/prefetch"] = time.perf_counter() - t_pre
-        train_results = training.wait()
-        t3 = time.perf_counter()
-        times["time/train"] = t3 - t2
-
-        weights = actor.call("state_dict_for_rollout")
-        self.groups["rollout"].call("update_weights", weights.refs[0]).wait()
-        weights.wait()
-        self.weights_version = step
-        t4 = time.perf_counter()
-        times["time/sync"] = t4 - t3
-        times["time/step"] = t4 - t0
-
-        metrics = dict(sampled.metrics)
-        metrics.update(train_results[0])
-        metrics.update(times)
-        metrics["rollout/staleness_mean"] = float(staleness.float().mean())
-        metrics["rollout/staleness_max"] = float(staleness.max())
-        tokens = int(batch.response_ids.lengths.sum()) + int(batch.prompt_ids.lengths.sum())
-        metrics["throughput/tokens_per_s"] = tokens / times["time/step"]
-        metrics["throughput/response_tokens_per_s"] = int(batch.response_ids.lengths.sum()) / times["time/step"]
+        """One step: sample (or take the batch sampled ahead), train, sync weights, plus the task's data stats."""
+        metrics = self.flow.run(step, prompts, prefetch_next)
         for k, v in self.task.stats.items():
             metrics[f"data/{k}"] = float(v)
         return metrics
 
-    def _sample(self, step: int, prompts: List[Example]) -> SampledBatch:
-        """The step's scored batch, each row tagged with the weights version that sampled it."""
-        import torch
+    @property
+    def prefetch(self) -> Prefetch:
+        return self.flow.prefetch
 
-        cfg = self.cfg
-        sampled = sample_step(
-            self.groups, self.algorithm, prompts, self.cursor.next, cfg.algorithm.group_size, cfg.runner.seed, step
-        )
-        sampled.batch.policy_versions = torch.full((len(sampled.batch),), self.weights_version, dtype=torch.long)
-        return sampled
+    @property
+    def weights_version(self) -> int:
+        return self.flow.weights_version
+
+    @property
+    def last_batch(self) -> Optional[TrajectoryBatch]:
+        """The last trained batch as the actor ranks assembled it (fetched on demand, for tests and debugging)."""
+        import ray
+
+        if self.flow is None or self.flow.last is None:
+            return None
+        last = self.flow.last
+        return assemble(ray.get(last.parts), last.plan(), self.algorithm)
 
     # -- validation ---------------------------------------------------------------------
     def _generate(self, prompt_ids: List[List[int]], sampling: SamplingParams, seed: int) -> List[str]:

@@ -132,7 +132,7 @@ def test_cli_run_writes_mlflow_checkpoints_and_curves(plugin_site, tiny_checkpoi
     spans = [json.loads(line) for line in open(os.path.join(out, "timeline.jsonl"))]
     for step in (1, 2):
         done = {(s["component"], s["what"]) for s in spans if s["step"] == step}
-        assert {("rollout", "generate"), ("reward", "score"), ("actor", "train_step")} <= done, done
+        assert {("rollout", "generate_part"), ("reward", "score_part"), ("actor", "train_on")} <= done, done
     assert all(s["start"] <= s["end"] for s in spans)
     for r in rows[1:]:
         for component in ("rollout", "reward", "actor"):

@@ -75,26 +75,35 @@ def check_fits(placement: ComponentPlacement) -> None:
 
     nodes = [n for n in ray.nodes() if n.get("Alive")]
     total = ray.cluster_resources()
-    have_cpu = int(total.get("CPU", 0))
-    have_gpu = int(total.get("GPU", 0))
-    if len(nodes) < placement.num_nodes:
-        raise PlacementError(
-            f"`cluster.num_nodes`={placement.num_nodes} but the Ray cluster has {len(nodes)} node(s)."
-        )
+    check_counts(placement, len(nodes), int(total.get("CPU", 0)), int(total.get("GPU", 0)), "the Ray cluster")
+
+
+def check_fits_locally(placement: ComponentPlacement) -> None:
+    """:func:`check_fits` against this machine, for an embedded Ray that has not started yet."""
+    gpus = 0
+    if placement.device_type == "gpu":
+        import torch
+
+        gpus = torch.cuda.device_count()
+    check_counts(placement, 1, os.cpu_count() or 1, gpus, "this machine (an embedded Ray gets all of it)")
+
+
+def check_counts(placement: ComponentPlacement, have_nodes: int, have_cpu: int, have_gpu: int, where: str) -> None:
+    """Raise PlacementError naming the config field when ``placement`` needs more than ``where`` has."""
+    if have_nodes < placement.num_nodes:
+        raise PlacementError(f"`cluster.num_nodes`={placement.num_nodes} but {where} has {have_nodes} node(s).")
     need_cpu = placement.num_nodes * placement.cpus_per_node
     if need_cpu > have_cpu:
         raise PlacementError(
             f"The config asks for {need_cpu} CPUs ({placement.num_nodes} node(s) x {placement.cpus_per_node}), "
-            f"but the Ray cluster has {have_cpu}. Lower `cluster.num_cpus_per_node` or `cluster.num_nodes`."
+            f"but {where} has {have_cpu}. Lower `cluster.num_cpus_per_node` or `cluster.num_nodes`."
         )
-    if placement.device_type == "gpu":
-        need_gpu = placement.num_devices
-        if need_gpu > have_gpu:
-            raise PlacementError(
-                f"The config asks for {need_gpu} GPUs ({placement.num_nodes} node(s) x "
-                f"{placement.devices_per_node}), but the Ray cluster has {have_gpu}. "
-                f"Lower `cluster.num_gpus_per_node`, or set it to 0 to run on CPUs."
-            )
+    if placement.device_type == "gpu" and placement.num_devices > have_gpu:
+        raise PlacementError(
+            f"The config asks for {placement.num_devices} GPUs ({placement.num_nodes} node(s) x "
+            f"{placement.devices_per_node}), but {where} has {have_gpu}. "
+            f"Lower `cluster.num_gpus_per_node`, or set it to 0 to run on CPUs."
+        )
 
 
 def reserve(placement: ComponentPlacement) -> Any:

@@ -14,7 +14,8 @@ from omegaconf import OmegaConf
 
 from rlinf_core.cluster.worker import Worker
 from rlinf_core.config.loader import build_config, section
-from rlinf_core.data import Ragged, RolloutRequest, TrajectoryBatch
+from rlinf_core.data import BatchPlan, PartShape, RolloutRequest, TrajectoryBatch
+from rlinf_core.flow.assembly import assemble
 from rlinf_core.interfaces.reward import RewardResult
 from rlinf_core.interfaces.train import TrainSetup
 from rlinf_core.plugins import get_registry
@@ -38,6 +39,16 @@ class RolloutWorker(Worker):
     def generate(self, request: RolloutRequest) -> TrajectoryBatch:
         return self.backend.generate(request)
 
+    def generate_part(self, request: RolloutRequest) -> Tuple[TrajectoryBatch, PartShape]:
+        """A training step's part: the responses (left in the object store for the reward and
+        actor ranks) and their shape (for the driver)."""
+        part = self.backend.generate(request)
+        if part.response_texts is None or len(part.response_texts) != len(part):
+            raise RuntimeError(
+                f"rollout backend '{type(self.backend).__name__}' did not decode response_texts for every response"
+            )
+        return part, PartShape.of(part)
+
     def update_weights(self, state_dict: Dict[str, Any]) -> None:
         self.backend.update_weights(state_dict)
 
@@ -59,6 +70,11 @@ class RewardWorker(Worker):
                 f"reward '{type(self.reward).__name__}' returned {len(result.scores)} scores for {len(responses)} responses"
             )
         return result
+
+    def score_part(self, part: TrajectoryBatch, rows: List[int]) -> RewardResult:
+        """Scores of ``rows`` of a rollout part that came straight from the rollout rank."""
+        texts = part.response_texts or []
+        return self.score([texts[i] for i in rows], [part.answers[i] for i in rows])
 
     def close(self) -> None:
         self.reward.close()
@@ -87,8 +103,11 @@ class ActorWorker(Worker):
     def train_step(self, batch: TrajectoryBatch, num_minibatches: int, recompute_logprobs: bool) -> Dict[str, float]:
         return self.backend.train_step(batch, self.algorithm, num_minibatches, recompute_logprobs)
 
-    def compute_logprobs(self, batch: TrajectoryBatch) -> Tuple[Ragged, Ragged]:
-        return self.backend.compute_logprobs(batch)
+    def train_on(self, plan: BatchPlan, num_minibatches: int, recompute_logprobs: bool, *parts: TrajectoryBatch) -> Dict[str, float]:
+        """One step's updates on this rank's shard of the planned batch. ``parts`` arrive as
+        object references from the rollout ranks; Ray fetches them into this process."""
+        batch = assemble(parts, plan, self.algorithm)
+        return self.backend.train_step(batch, self.algorithm, num_minibatches, recompute_logprobs)
 
     def state_dict_for_rollout(self) -> Optional[Dict[str, Any]]:
         state = self.backend.state_dict_for_rollout()

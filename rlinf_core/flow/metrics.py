@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from rlinf_core.data import TrajectoryBatch
+from rlinf_core.data import ScoredRows
 from rlinf_core.interfaces.reward import RewardResult
 
 
@@ -20,21 +20,21 @@ def merge_rewards(results: List[RewardResult]) -> RewardResult:
     return RewardResult(scores=scores, components=components, metrics=metrics)
 
 
-def rollout_metrics(batch: TrajectoryBatch) -> Dict[str, float]:
+def rollout_metrics(rows: ScoredRows) -> Dict[str, float]:
     """``rollout/*``: reward, accuracy, lengths, truncation, groups with identical rewards."""
     import torch
 
-    lengths = batch.response_ids.lengths.float()
-    rewards = batch.rewards
+    lengths = rows.shape.response_lengths.float()
+    rewards = rows.rewards
     out = {
         "rollout/rewards": float(rewards.mean()),
         "rollout/response_length": float(lengths.mean()),
         "rollout/response_length_max": float(lengths.max()),
-        "rollout/truncated_fraction": float(batch.truncated.float().mean()),
+        "rollout/truncated_fraction": float(rows.shape.truncated.float().mean()),
     }
-    if "correct" in batch.reward_components:
-        out["rollout/accuracy"] = float(batch.reward_components["correct"].float().mean())
-    groups = torch.unique(batch.group_ids)
-    uniform = sum(int(torch.unique(rewards[batch.group_ids == g]).numel() == 1) for g in groups)
+    if "correct" in rows.reward_components:
+        out["rollout/accuracy"] = float(rows.reward_components["correct"].float().mean())
+    group_ids = rows.shape.group_ids
+    uniform = sum(int(torch.unique(rewards[group_ids == g]).numel() == 1) for g in torch.unique(group_ids))
     out["rollout/uniform_reward_groups"] = float(uniform)
     return out

@@ -1,5 +1,11 @@
 """The sampling phase of a step: prompts -> rollout ranks -> reward ranks -> a scored batch.
 
+The responses never pass through the driver: each rollout rank returns its part to the
+object store and only the part's shape (lengths, group ids) to the driver; the reward ranks
+fetch the part themselves and return scores. The driver ends up with a :class:`SampledBatch`
+of part references plus a few numbers per response, which is what the actor ranks need to
+fetch and assemble the batch themselves (:mod:`rlinf_core.flow.assembly`).
+
 With dynamic sampling (DAPO, Yu et al. 2025, arXiv:2503.14476 §3.2; the algorithm says so
 through ``Algorithm.max_generation_batches`` and ``Algorithm.keep_group``), groups the
 algorithm rejects (e.g. all samples scored the same, so their advantages are zero) are
@@ -18,9 +24,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from rlinf_core.data import Ragged, RolloutRequest, TrajectoryBatch
+from rlinf_core.data import BatchPlan, PartShape, Ragged, RolloutRequest, ScoredRows
+from rlinf_core.flow.assembly import group_numbers
 from rlinf_core.flow.metrics import merge_rewards, rollout_metrics
 from rlinf_core.interfaces.task import Example
 
@@ -43,67 +50,82 @@ def request_seed(run_seed: int, step: int, rank: int, generation: int = 0) -> in
 
 @dataclass
 class SampledBatch:
-    """A scored batch ready for advantages, and what it took to get it."""
+    """A step's scored batch as the driver holds it: references to the rollout parts (the
+    responses stay in the object store), what the driver knows of the kept rows, and which
+    rows of which parts make the batch."""
 
-    batch: TrajectoryBatch
+    parts: List[Any]  # ObjectRefs of the rollout ranks' TrajectoryBatch parts
+    pieces: List[Tuple[int, List[int]]]  # (part index, rows), in batch order
+    scored: ScoredRows  # the batch's rows, in batch order
     metrics: Dict[str, float] = field(default_factory=dict)
+    policy_version: int = 0  # updates behind the weights that sampled it
+
+    def __len__(self) -> int:
+        return len(self.scored)
+
+    def plan(self, shard: Optional[List[int]] = None) -> BatchPlan:
+        """What an actor rank needs, besides the parts, to assemble the batch (or its ``shard``)."""
+        return BatchPlan(list(self.pieces), self.scored.rewards, dict(self.scored.reward_components),
+                         self.policy_version, shard)
 
 
-def generate_and_score(groups: Dict[str, Any], prompts: List[Example], group_size: int, step: int, seed: int) -> SampledBatch:
-    """One generation batch: rollout ranks sample ``group_size`` responses per prompt, reward
-    ranks score each rank's responses as soon as that rank returns them, while the other
-    rollout ranks are still generating. ``time/reward`` is the scoring time left after the
-    last rollout rank finished (what the step waited for)."""
-    import torch
+@dataclass
+class _Generated:
+    """One generation batch: part references and the driver's view of each part."""
 
+    parts: List[Any]
+    scored: List[ScoredRows]
+    times: Dict[str, float]
+
+
+def generate_and_score(groups: Dict[str, Any], prompts: List[Example], group_size: int, step: int, seed: int) -> _Generated:
+    """One generation batch: rollout ranks sample ``group_size`` responses per prompt; each
+    rank's part goes straight to the reward ranks as soon as that rank finishes, while the
+    others still generate. The driver receives only shapes and scores. ``time/reward`` is the
+    scoring time left after the last rollout rank finished (what the step waited for)."""
     rollout, reward = groups["rollout"], groups["reward"]
     t0 = time.perf_counter()
-    requests = []
+    requests: Dict[int, tuple] = {}
     for r, chunk in enumerate(chunks(prompts, rollout.world_size)):
-        requests.append((RolloutRequest(
-            prompt_ids=Ragged.from_list([e.prompt_ids for e in chunk]),
-            prompt_uids=[e.uid for e in chunk],
-            answers=[e.answers for e in chunk],
-            group_size=group_size,
-            step=step,
-            seed=seed + r,
-        ),))
-    parts: List[Any] = [None] * len(requests)
-    scoring: List[List[Any]] = [[] for _ in requests]
-    for r, part in rollout.call_each("generate", requests).as_completed():
-        parts[r] = part
-        scoring[r] = _score_part(reward, part, r)
+        if chunk:
+            requests[r] = (RolloutRequest(
+                prompt_ids=Ragged.from_list([e.prompt_ids for e in chunk]),
+                prompt_uids=[e.uid for e in chunk],
+                answers=[e.answers for e in chunk],
+                group_size=group_size,
+                step=step,
+                seed=seed + r,
+            ),)
+    parts, shapes = rollout.call_split("generate_part", requests)
+    shape_of: Dict[int, PartShape] = {}
+    scoring: Dict[int, List[Any]] = {}
+    for r, shape in shapes.as_completed():
+        shape_of[r] = shape
+        scoring[r] = [
+            reward.call("score_part", parts[r], rows, ranks=[k])
+            for k, rows in enumerate(chunks(list(range(len(shape))), reward.world_size))
+            if rows
+        ]
     t1 = time.perf_counter()
-    offset = 0
-    for part, (req,) in zip(parts, requests):
-        part.group_ids = part.group_ids + offset
-        offset += len(req.prompt_uids)
-    batch = TrajectoryBatch.cat(parts)
-    merged = merge_rewards([res for futures in scoring for f in futures for res in f.wait()])
-    batch.rewards = torch.tensor(merged.scores, dtype=torch.float32)
-    batch.reward_components = {k: torch.tensor(v, dtype=torch.float32) for k, v in merged.components.items()}
+    scored = []
+    for r in requests:
+        merged = merge_rewards([res for f in scoring[r] for res in f.wait()])
+        components = {k: _floats(v) for k, v in merged.components.items()}
+        scored.append(ScoredRows(shape_of[r], _floats(merged.scores), components, merged.metrics))
     times = {"time/rollout": t1 - t0, "time/reward": time.perf_counter() - t1}
-    return SampledBatch(batch=batch, metrics={**merged.metrics, **times})
+    return _Generated(parts=[parts[r] for r in requests], scored=scored, times=times)
 
 
-def _score_part(reward: Any, part: TrajectoryBatch, rollout_rank: int) -> List[Any]:
-    """Reward calls for one rollout rank's responses, spread over the reward ranks in row order."""
-    texts = part.response_texts or []
-    if len(texts) != len(part):
-        raise RuntimeError(
-            f"rollout rank {rollout_rank}: the rollout backend did not decode response_texts for every response"
-        )
-    return [
-        reward.call("score", [texts[i] for i in c], [part.answers[i] for i in c], ranks=[r])
-        for r, c in enumerate(chunks(list(range(len(part))), reward.world_size))
-        if c
-    ]
+def _floats(values: List[float]) -> Any:
+    import torch
+
+    return torch.tensor(values, dtype=torch.float32)
 
 
-def _group_rows(batch: TrajectoryBatch) -> List[List[int]]:
+def _group_rows(group_ids: Any) -> List[List[int]]:
     """Row indices of each group, in the order the groups first appear."""
     rows: Dict[int, List[int]] = {}
-    for i, g in enumerate(batch.group_ids.tolist()):
+    for i, g in enumerate(group_ids.tolist()):
         rows.setdefault(int(g), []).append(i)
     return list(rows.values())
 
@@ -118,41 +140,39 @@ def sample_step(
     step: int,
 ) -> SampledBatch:
     """The step's scored batch of ``len(first_prompts)`` groups (see the module docstring)."""
-    import torch
-
     wanted = len(first_prompts)
     budget = max(1, int(algorithm.max_generation_batches))
-    kept: List[TrajectoryBatch] = []
-    rejected: List[TrajectoryBatch] = []
-    generated: List[TrajectoryBatch] = []
-    reward_counts: Dict[str, float] = {}
+    parts: List[Any] = []
+    scored: List[ScoredRows] = []
+    kept: List[Tuple[int, List[int]]] = []
+    rejected: List[Tuple[int, List[int]]] = []
+    counters: Dict[str, float] = {}
     prompts: Optional[List[Example]] = first_prompts
-    n_kept = 0
-    while prompts is not None and len(generated) < budget:
-        part = generate_and_score(groups, prompts, group_size, step, request_seed(run_seed, step, 0, len(generated)))
-        generated.append(part.batch)
-        for k, v in part.metrics.items():
-            reward_counts[k] = reward_counts.get(k, 0.0) + float(v)
-        if budget == 1:
-            break
-        for rows in _group_rows(part.batch):
-            keep = bool(algorithm.keep_group(part.batch.rewards[rows]))
-            (kept if keep else rejected).append(part.batch.select(rows))
-            n_kept += int(keep)
-        if n_kept >= wanted:
+    generations = 0
+    while prompts is not None and generations < budget:
+        gen = generate_and_score(groups, prompts, group_size, step, request_seed(run_seed, step, 0, generations))
+        generations += 1
+        for k, v in {**gen.times, **ScoredRows.cat(gen.scored).metrics}.items():
+            counters[k] = counters.get(k, 0.0) + float(v)
+        for part, rows_scored in zip(gen.parts, gen.scored):
+            parts.append(part)
+            scored.append(rows_scored)
+            for rows in _group_rows(rows_scored.shape.group_ids):
+                keep = budget == 1 or bool(algorithm.keep_group(rows_scored.rewards[rows]))
+                (kept if keep else rejected).append((len(parts) - 1, rows))
+        if budget == 1 or len(kept) >= wanted:
             break
         prompts = next_prompts()
     if budget == 1:
-        batch = generated[0]
+        pieces = [(p, list(range(len(rows_scored)))) for p, rows_scored in enumerate(scored)]
     else:
-        chosen = (kept + rejected)[:wanted]
-        for g, group in enumerate(chosen):
-            group.group_ids = torch.full_like(group.group_ids, g)
-        batch = TrajectoryBatch.cat(chosen)
-    metrics = {**rollout_metrics(batch), **reward_counts}
+        pieces = (kept + rejected)[:wanted]
+    batch_rows = ScoredRows.cat([scored[p].select(rows) for p, rows in pieces])
+    batch_rows.shape.group_ids = group_numbers([(p, g) for p, rows in pieces for g in scored[p].shape.group_ids[rows].tolist()])
+    metrics = {**rollout_metrics(batch_rows), **counters}
     if budget > 1:
-        metrics["rollout/generation_batches"] = float(len(generated))
+        metrics["rollout/generation_batches"] = float(generations)
         metrics["rollout/rejected_groups"] = float(len(rejected))
-        metrics["rollout/dynamic_sampling_filled"] = float(max(0, wanted - n_kept))
-        metrics["rollout/rewards_all_generated"] = float(TrajectoryBatch.cat(generated).rewards.mean())
-    return SampledBatch(batch=batch, metrics=metrics)
+        metrics["rollout/dynamic_sampling_filled"] = float(max(0, wanted - len(kept)))
+        metrics["rollout/rewards_all_generated"] = float(ScoredRows.cat(scored).rewards.mean())
+    return SampledBatch(parts=parts, pieces=pieces, scored=batch_rows, metrics=metrics)

@@ -102,7 +102,8 @@ def read_spans(path: str) -> List[Span]:
         return [Span(**json.loads(line)) for line in fh if line.strip()]
 
 
-_COLOURS = {"generate": "tab:blue", "score": "tab:orange", "train_step": "tab:green",
+_COLOURS = {"generate_part": "tab:blue", "score_part": "tab:orange", "train_on": "tab:green",
+            "generate": "tab:cyan", "score": "tab:olive",  # validation
             "update_weights": "tab:purple", "state_dict_for_rollout": "tab:purple"}
 
 

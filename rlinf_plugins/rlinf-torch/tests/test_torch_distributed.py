@@ -11,7 +11,7 @@ from rlinf_core import TrainSetup, WorkerGroup
 from rlinf_core.cluster import parse_placement, release, reserve
 from rlinf_core.config import load_config, section, to_container
 from rlinf_core.flow.components import ActorWorker
-from rlinf_core.runner import actor_shards
+from rlinf_core.flow.step import actor_shards
 from rlinf_grpo import GRPO, ReinforcePP
 from rlinf_torch import TorchTrainBackend
 

@@ -1,0 +1,113 @@
+"""One training step of the flow: sample (or take the batch sampled ahead), train, sync weights.
+
+The graph (:mod:`rlinf_core.flow.graph`) is rollout -> reward -> actor for trajectories and
+actor -> rollout for weights. Trajectories go worker to worker through Ray's object store:
+the rollout ranks' parts are fetched by the reward ranks (to score) and by the actor ranks
+(to train), never by the driver, which sends control messages (requests, the batch plan with
+the rewards) and collects metrics (:mod:`rlinf_core.flow.sampling`,
+:mod:`rlinf_core.flow.assembly`). Weights go from actor rank 0 to every rollout rank the same
+way. How the phases overlap is the placement's business (docs/flow.md): on shared devices
+they take turns; with ``runner.max_staleness`` >= 1 the next batch is sampled while the
+actor trains (:mod:`rlinf_core.flow.pipeline`).
+
+Collocated components offload between phases (``rollout.offload_between_phases``): the
+rollout releases its weights while the actor trains and rebuilds them from the synced ones.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Dict, List, Optional
+
+from rlinf_core.config.derived import DerivedSizes
+from rlinf_core.flow.data_cursor import DataCursor
+from rlinf_core.flow.pipeline import Prefetch
+from rlinf_core.flow.sampling import SampledBatch, sample_step
+from rlinf_core.interfaces.task import Example
+
+
+def actor_shards(n: int, global_batch_size: int, world: int, seed: int, step: int) -> List[List[int]]:
+    """Row indices for each actor rank: a seeded shuffle, cut so that minibatch m of every
+    rank holds its slice of the same ``global_batch_size`` rows."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + step)
+    perm = torch.randperm(n, generator=gen).tolist()
+    per_rank = global_batch_size // world
+    shards: List[List[int]] = [[] for _ in range(world)]
+    for start in range(0, n, global_batch_size):
+        mb = perm[start : start + global_batch_size]
+        for r in range(world):
+            shards[r].extend(mb[r * per_rank : (r + 1) * per_rank])
+    return shards
+
+
+class FlowStep:
+    """Runs steps over launched worker groups; keeps the weights version and the batch sampled ahead."""
+
+    def __init__(self, cfg: Any, groups: Dict[str, Any], algorithm: Any, sizes: DerivedSizes, cursor: DataCursor):
+        self.cfg, self.groups, self.algorithm, self.sizes, self.cursor = cfg, groups, algorithm, sizes, cursor
+        self.prefetch = Prefetch()
+        self.weights_version = 0  # updates behind the rollout's weights (= the last synced step)
+        self.last: Optional[SampledBatch] = None  # the last trained batch's references (for inspection)
+
+    def run(self, step: int, prompts: Optional[List[Example]], prefetch_next: bool = False) -> Dict[str, float]:
+        """Sample (or take the batch sampled ahead), train, sync weights; the step's metrics.
+        With ``prefetch_next`` the next step's batch is sampled while the actor trains."""
+        times: Dict[str, float] = {}
+        t0 = time.perf_counter()
+        sampled = self.prefetch.take(step)
+        if sampled is None:
+            if prompts is None:
+                raise ValueError(f"step {step}: no prompts given and no batch sampled ahead")
+            sampled = self.sample(step, prompts)
+        self.last = sampled
+        staleness = self.weights_version - sampled.policy_version
+        t1 = time.perf_counter()
+        training = self._train(step, sampled, recompute=self.cfg.algorithm.recompute_logprobs and staleness == 0)
+        if prefetch_next:
+            self.prefetch.fill(step + 1, self.cursor, self.sample)
+            times["time/prefetch"] = time.perf_counter() - t1
+        train_results = training.wait()
+        t2 = time.perf_counter()
+        times["time/train"] = t2 - t1
+        self._sync_weights(step)
+        t3 = time.perf_counter()
+        times["time/sync"] = t3 - t2
+        times["time/step"] = t3 - t0
+        return self._metrics(sampled, train_results[0], times, staleness)
+
+    def sample(self, step: int, prompts: List[Example]) -> SampledBatch:
+        """The step's scored batch (by reference), tagged with the weights version that sampled it."""
+        cfg = self.cfg
+        sampled = sample_step(self.groups, self.algorithm, prompts, self.cursor.next, cfg.algorithm.group_size,
+                              cfg.runner.seed, step)
+        sampled.policy_version = self.weights_version
+        return sampled
+
+    def _train(self, step: int, sampled: SampledBatch, recompute: bool) -> Any:
+        """Start every actor rank on its shard; the ranks fetch the parts themselves.
+        Stale samples keep the rollout's log-probs as the behaviour policy in the ratio."""
+        actor = self.groups["actor"]
+        shards = actor_shards(len(sampled), self.cfg.actor.global_batch_size, actor.world_size, self.cfg.runner.seed, step)
+        minibatches = self.sizes.minibatches_per_epoch
+        return actor.call_each("train_on", [(sampled.plan(s), minibatches, recompute, *sampled.parts) for s in shards])
+
+    def _sync_weights(self, step: int) -> None:
+        """Actor rank 0's full weights into every rollout rank, straight through the object store."""
+        weights = self.groups["actor"].call("state_dict_for_rollout")
+        self.groups["rollout"].call("update_weights", weights.refs[0]).wait()
+        weights.wait()
+        self.weights_version = step
+
+    def _metrics(self, sampled: SampledBatch, train: Dict[str, float], times: Dict[str, float], staleness: int) -> Dict[str, float]:
+        shape = sampled.scored.shape
+        metrics = dict(sampled.metrics)
+        metrics.update(train)
+        metrics.update(times)
+        metrics["rollout/staleness_mean"] = float(staleness)  # every row of a batch has one version
+        metrics["rollout/staleness_max"] = float(staleness)
+        response_tokens = int(shape.response_lengths.sum())
+        metrics["throughput/tokens_per_s"] = (response_tokens + int(shape.prompt_lengths.sum())) / times["time/step"]
+        metrics["throughput/response_tokens_per_s"] = response_tokens / times["time/step"]
+        return metrics
