@@ -57,9 +57,9 @@ tracking:
     return str(path)
 
 
-def cli(*args, background=False, **popen):
+def cli(*args, background=False, extra_env=None, **popen):
     cmd = [sys.executable, "-m", "rlinf_core.cli", *args]
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", **(extra_env or {})}
     if background:
         return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
@@ -327,3 +327,74 @@ def test_a_missing_given_path_is_never_prepared_exits_2_and_writes_nothing(tmp_p
     assert f"`{field}`={path!r} does not exist" in proc.stderr and "runner.cache_dir" in proc.stderr
     assert proc.stderr.count("Error:") == 1 and "Traceback" not in proc.stderr
     assert _tree(tmp_path) == before  # no output dir, no data, no cache files
+
+
+DISAGGREGATED = ("cluster.component_placement='rollout,reward: 0, actor: 1'",
+                 "cluster.devices_per_rank={actor: 1, rollout: 1, reward: 1}")
+
+FAILING_COMPONENTS = {
+    # A reward that raises on its 2nd call (step 2 of a run without validation).
+    "reward": ("failing_reward.py", """
+import os, time
+from rlinf_core import Reward, RewardResult, hookimpl
+
+class FailingReward(Reward):
+    calls = 0
+    def score(self, responses, answers):
+        FailingReward.calls += 1
+        if FailingReward.calls == 2:
+            open(os.environ["RLINF_TEST_FAILED_AT"], "w").write(str(time.time()))
+            raise RuntimeError("the grader broke on purpose")
+        return RewardResult(scores=[0.0] * len(responses))
+
+@hookimpl
+def register_rewards(register):
+    register("failing", FailingReward)
+""", ("reward.name=failing",), "worker group 'reward' rank 0 failed in score_part(): RuntimeError: the grader broke on purpose"),
+    # A rollout rank killed with SIGKILL in the middle of its 2nd step.
+    "rollout": ("killed_rollout.py", """
+import os, signal, time
+from rlinf_core import hookimpl
+from rlinf_hf.rollout import HFRollout
+
+class KilledRollout(HFRollout):
+    calls = 0
+    def generate(self, request):
+        KilledRollout.calls += 1
+        if KilledRollout.calls == 2:
+            open(os.environ["RLINF_TEST_FAILED_AT"], "w").write(str(time.time()))
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().generate(request)
+
+@hookimpl
+def register_rollout_backends(register):
+    register("killed", KilledRollout)
+""", ("rollout.backend=killed",), "worker group 'rollout' rank 0 failed in generate_part(): the worker process died"),
+}
+
+
+@pytest.mark.parametrize("component", sorted(FAILING_COMPONENTS))
+def test_a_failure_in_disaggregated_mode_stops_within_30s_and_resumes(recipe, tmp_path, component):
+    """Rollout and actor on their own cores: a reward that raises, or a rollout rank killed with
+    SIGKILL, mid-run stops the run within 30 s naming component, rank and method, leaves only
+    complete checkpoints, and the same command without the fault resumes from the last one
+    (checked after the SIGKILL)."""
+    name, body, args, message = FAILING_COMPONENTS[component]
+    module = write_module(tmp_path, name, body)
+    out = str(tmp_path / "run")
+    failed_at = tmp_path / "failed_at"
+    common = ("run", recipe, f"runner.output_dir={out}", "runner.save_interval=1", "data.val_data_paths=[]",
+              *DISAGGREGATED)
+    proc = cli(*common, *args, f"plugins.modules=[{module}]", extra_env={"RLINF_TEST_FAILED_AT": str(failed_at)})
+    stopped = time.time()
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert message in proc.stderr, proc.stderr[-3000:]
+    assert stopped - float(failed_at.read_text()) < 30
+    root = Path(out) / "checkpoints"
+    assert [p.name for p in root.iterdir()] == ["step_000001"]  # intact, nothing partial
+    if component == "reward":
+        return  # resuming is the same after either fault; once is enough for CI's time
+    resumed = cli(*common)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resumed from {root / 'step_000001'} at step 1" in resumed.stderr
+    assert sorted(series(out, keys=("rollout/rewards",))) == [1, 2, 3, 4]
