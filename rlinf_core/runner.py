@@ -1,20 +1,13 @@
-"""The trainer: the worker groups of one run, its GRPO-style step, validation and checkpoints.
+"""The trainer: sets up one run's worker groups, checkpoints them, and tears them down.
 
-Per step (as in RLinf's math reasoning flow, arXiv:2509.15965 §4): take prompts -> the
-rollout group samples ``algorithm.group_size`` responses each -> the reward group scores
-them (:mod:`rlinf_core.flow.sampling`, which also does DAPO's dynamic sampling) -> the
-algorithm turns rewards into advantages -> each actor rank recomputes old log-probs for its
-shard (or uses the rollout's with ``algorithm.recompute_logprobs: false``) and runs the
-minibatch updates -> the new weights go to the rollout -> metrics. The run around the steps
-(step-0 validation, best checkpoint, signals, the report) is :mod:`rlinf_core.flow.loop`.
-
-Inputs are validated before anything is written; checkpoints are atomic
-(:mod:`rlinf_core.checkpoint`) and resumed exactly (``runner.resume``).
-
-Deviation from RLinf: the loop is synchronous and trajectories pass through the driver
-once (rollout -> driver -> actor shards); RLinf streams them between groups through
-channels to overlap stages. The Channel primitive is here for that; the pipelined flow is
-future work.
+It validates every input without writing anything or starting Ray (:meth:`Trainer.validate`),
+launches one worker group per component of the flow graph (:mod:`rlinf_core.flow.graph`)
+onto the placement, and saves and restores checkpoints atomically and exactly
+(:mod:`rlinf_core.checkpoint`, ``runner.resume``). What happens in a step (RLinf's math
+flow, arXiv:2509.15965 §4: sample, score, advantages, train, sync weights, with trajectories
+going worker to worker) is :mod:`rlinf_core.flow.step`; validation is
+:mod:`rlinf_core.flow.validation`; the run around the steps (step-0 validation, best
+checkpoint, signals, the report) is :mod:`rlinf_core.flow.loop`.
 """
 
 from __future__ import annotations
@@ -23,7 +16,6 @@ import json
 import os
 import random
 import shutil
-import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -39,17 +31,15 @@ from rlinf_core.cluster.ray_cluster import (
 from rlinf_core.cluster.worker import WorkerGroup
 from rlinf_core.config.derived import DerivedSizes, derive_sizes
 from rlinf_core.config.loader import section, to_container
-from rlinf_core.data import Ragged, RolloutRequest, SamplingParams, TrajectoryBatch
+from rlinf_core.data import TrajectoryBatch
 from rlinf_core.errors import ConfigError
-from rlinf_core.evaluation.evaluator import EvalSettings, example_items, per_problem, run_items
-from rlinf_core.evaluation.scores import summarize
-from rlinf_core.flow.components import ActorWorker, RewardWorker, RolloutWorker
 from rlinf_core.flow.data_cursor import DataCursor
+from rlinf_core.flow.graph import MATH_GRPO
 from rlinf_core.flow.best import BEST_DIR, ValidationRecord, resolve_keep_best, write_best_info
 from rlinf_core.flow.assembly import assemble
 from rlinf_core.flow.pipeline import Prefetch
-from rlinf_core.flow.sampling import chunks
 from rlinf_core.flow.step import FlowStep
+from rlinf_core.flow.validation import WorkerValidation
 from rlinf_core.interfaces.task import Example
 from rlinf_core.interfaces.train import TrainSetup
 from rlinf_core.models import load_tokenizer
@@ -127,6 +117,7 @@ class Trainer:
         self.history: List[Dict[str, float]] = []
         self.resumed_from: Optional[str] = None
         self.run_id: Optional[str] = None
+        self.graph = MATH_GRPO
         self.flow: Optional[FlowStep] = None  # the step over the groups, built by validate()
 
     # -- set-up -------------------------------------------------------------------------
@@ -154,7 +145,7 @@ class Trainer:
         self.algorithm = self.registry.get("algorithms", cfg.algorithm.name)(section(cfg, "algorithm"))
         self.best_metric = resolve_keep_best(cfg.runner.keep_best, cfg.data.val_data_paths, cfg.runner.val_samples)
         self.placement = self._placement()
-        self.placement.require(["actor", "rollout", "reward"])
+        self.placement.require(list(self.graph.names))
         self.sizes: DerivedSizes = derive_sizes(cfg, self.placement)
         self.resumed_from = ckpt.resolve_resume(cfg.runner.resume, self.checkpoint_root)
         self.flow = FlowStep(cfg, self.groups, self.algorithm, self.sizes, self.cursor)
@@ -201,9 +192,8 @@ class Trainer:
         self.pg = reserve(self.placement)  # checks the placement against what Ray has
         env = {k: os.environ[k] for k in PLUGIN_ENV_VARS if k in os.environ}
         common = dict(args=(container,), placement=self.placement, placement_group=self.pg, env_vars=env)
-        self.groups["rollout"] = WorkerGroup.launch(RolloutWorker, "rollout", **common)
-        self.groups["reward"] = WorkerGroup.launch(RewardWorker, "reward", **common)
-        self.groups["actor"] = WorkerGroup.launch(ActorWorker, "actor", **common)
+        for component in self.graph.components:
+            self.groups[component.name] = WorkerGroup.launch(component.worker, component.name, **common)
         actor = self.groups["actor"]
         addr, port = actor.execute("rendezvous", ranks=[0])[0]
         setup = TrainSetup(
@@ -244,40 +234,10 @@ class Trainer:
         last = self.flow.last
         return assemble(ray.get(last.parts), last.plan(), self.algorithm)
 
-    # -- validation ---------------------------------------------------------------------
-    def _generate(self, prompt_ids: List[List[int]], sampling: SamplingParams, seed: int) -> List[str]:
-        """Texts for ``prompt_ids`` (one sample each), spread over the rollout ranks."""
-        rollout = self.groups["rollout"]
-        futures = []
-        for r, chunk in enumerate(chunks(prompt_ids, rollout.world_size)):
-            if chunk:
-                uids = [str(i) for i in range(len(chunk))]
-                request = RolloutRequest(Ragged.from_list(chunk), uids, [[""]] * len(chunk), 1, seed=seed + r, sampling=sampling)
-                futures.append(rollout.call("generate", request, ranks=[r]))
-        return [text for f in futures for part in f.wait() for text in (part.response_texts or [])]
-
-    def _score(self, texts: List[str], golds: List[List[str]]) -> List[bool]:
-        from rlinf_core.evaluation.local import verdicts_from
-
-        result = self.groups["reward"].execute("score", texts, golds, ranks=[0])[0]
-        return verdicts_from(result, self.cfg.reward.name)
-
+    # -- validation (rlinf_core.flow.validation) ----------------------------------------
     def evaluate(self) -> Dict[str, float]:
         """``val/<file>/avg@K`` and ``val/<file>/pass@k`` on each validation file, through the run's workers."""
-        cfg = self.cfg
-        settings = EvalSettings(
-            samples=cfg.runner.val_samples, temperature=cfg.runner.val_temperature, top_p=cfg.runner.val_top_p,
-            top_k=cfg.rollout.top_k, max_new_tokens=cfg.rollout.max_new_tokens, seed=cfg.runner.seed,
-        )
-        metrics: Dict[str, float] = {}
-        start = time.perf_counter()
-        for name, examples in self.val_sets:
-            items = example_items(examples, settings.samples)
-            _, verdicts = run_items(items, settings, self._generate, self._score)
-            for key, value in summarize(per_problem(items, verdicts, len(examples), settings.samples)).items():
-                metrics[f"val/{name}/{key}"] = value
-        metrics["time/validation"] = time.perf_counter() - start
-        return metrics
+        return WorkerValidation(self.cfg, self.groups, self.val_sets).run()
 
     # -- checkpoints --------------------------------------------------------------------
     def save(self, step: int, best: Optional[ValidationRecord] = None) -> str:
