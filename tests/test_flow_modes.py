@@ -1,6 +1,7 @@
 """The flow's modes through real Ray on the tiny model: collocated, disaggregated and hybrid
-placements compute bit-identical steps at staleness 0 (they change time, never results), the
-driver holds only references to trajectories, and validating a config starts no Ray."""
+placements compute bit-identical steps at staleness 0 (they change time, never results; the
+collocated run offloads the rollout's weights between phases, the others do not), the driver
+holds only references to trajectories, and validating a config starts no Ray."""
 
 import json
 import subprocess
@@ -44,7 +45,7 @@ def config(tiny_checkpoint, dataset, out, placement):
 
 
 def three_steps(cfg):
-    """Metrics of three steps (timings dropped) and the final weights."""
+    """Metrics of three steps (timings and memory dropped), the final weights, the rollout's calls."""
     import ray
 
     from rlinf_core.runner import Trainer
@@ -56,22 +57,27 @@ def three_steps(cfg):
         history = []
         for step in (1, 2, 3):
             metrics = trainer.step(step, trainer.cursor.next())
-            history.append({k: v for k, v in metrics.items() if not k.startswith(("time/", "throughput/"))})
+            history.append({k: v for k, v in metrics.items() if not k.startswith(("time/", "throughput/", "memory/"))})
+            assert metrics["memory/actor_peak_mb"] >= metrics["memory/actor_rss_mb"] > 100
             # Trajectories reach the actor from the object store: the driver holds references only.
             assert trainer.flow.last.parts and all(isinstance(p, ray.ObjectRef) for p in trainer.flow.last.parts)
         weights = trainer.groups["actor"].execute("state_dict_for_rollout")[0]
+        calls = [span[0] for span in trainer.groups["rollout"].drain_spans()[0]]
     finally:
         trainer.shutdown()
-    return history, weights
+    return history, weights, calls
 
 
 def test_modes_compute_bit_identical_steps_at_staleness_0(ray_cluster, tiny_checkpoint, dataset, tmp_path):
     results = {mode: three_steps(config(tiny_checkpoint, dataset, str(tmp_path / mode), placement))
                for mode, placement in MODES.items()}
-    history, weights = results["collocated"]
+    history, weights, calls = results["collocated"]
     assert history[0]["train/optimizer_steps"] == 2.0 and history[-1]["rollout/staleness_max"] == 0.0
+    # Collocated: the rollout released its weights every step and got them back at the sync.
+    assert calls.count("offload") == 3 and calls.count("onload") == 3
     for mode in ("disaggregated", "hybrid"):
-        other_history, other_weights = results[mode]
+        other_history, other_weights, other_calls = results[mode]
+        assert "offload" not in other_calls, mode
         assert other_history == history, mode  # exact float equality, every metric of every step
         assert other_weights.keys() == weights.keys()
         for name, tensor in weights.items():

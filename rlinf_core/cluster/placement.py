@@ -60,6 +60,10 @@ class ComponentPlacement:
         shared = any(a & b for i, a in enumerate(sets) for b in sets[i + 1 :])
         return "hybrid" if shared else "disaggregated"
 
+    def share_devices(self, a: str, b: str) -> bool:
+        """Whether components ``a`` and ``b`` time-share at least one device."""
+        return bool(set(self.components.get(a, ())) & set(self.components.get(b, ())))
+
     def sharers(self, device: int) -> int:
         """How many components time-share ``device``."""
         return sum(device in devs for devs in self.components.values())

@@ -61,6 +61,24 @@ class Worker:
         """Liveness check: returns the rank."""
         return self.rank
 
+    def memory(self) -> Dict[str, int]:
+        """This rank's process memory in bytes: ``rss`` now and ``peak`` (high-water mark) so far."""
+        return process_memory()
+
+
+def process_memory() -> Dict[str, int]:
+    """Resident and peak resident memory of this process (Linux /proc; zeros where it is absent)."""
+    found = {"rss": 0, "peak": 0}
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                key = {"VmRSS:": "rss", "VmHWM:": "peak"}.get(line.split(" ", 1)[0].split("\t")[0])
+                if key:
+                    found[key] = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return found
+
 
 def set_thread_count(n: int) -> None:
     """Limit intra-op threads to this rank's CPU share (torch, if this process has it, and OpenMP)."""

@@ -71,6 +71,14 @@ class RunnerConfig:
         "Pays off when the rollout and the actor have their own devices (cluster.component_placement).",
         ge=0,
     )
+    offload_between_phases: str = doc(
+        "auto",
+        "Release the rollout's weights while the actor trains (it gets the new ones at the weight sync), and "
+        "call the actor's offload while the rollout generates. auto: when the rollout and the actor share a "
+        "device (cluster.component_placement) and runner.max_staleness is 0; on: always (needs max_staleness "
+        "0); off: never.",
+        choices=("auto", "on", "off"),
+    )
     val_at_start: bool = doc(
         True, "Validate once before the first update (step 0), so the run's report compares start, best and final."
     )

@@ -52,6 +52,12 @@ class RolloutWorker(Worker):
     def update_weights(self, state_dict: Dict[str, Any]) -> None:
         self.backend.update_weights(state_dict)
 
+    def offload(self) -> None:
+        self.backend.offload()
+
+    def onload(self) -> None:
+        self.backend.onload()
+
 
 class RewardWorker(Worker):
     """One reward rank: the scorer named by ``reward.name``. Methods run on the main thread of a
@@ -108,6 +114,12 @@ class ActorWorker(Worker):
         object references from the rollout ranks; Ray fetches them into this process."""
         batch = assemble(parts, plan, self.algorithm)
         return self.backend.train_step(batch, self.algorithm, num_minibatches, recompute_logprobs)
+
+    def offload(self) -> None:
+        self.backend.offload()
+
+    def onload(self) -> None:
+        self.backend.onload()
 
     def state_dict_for_rollout(self) -> Optional[Dict[str, Any]]:
         state = self.backend.state_dict_for_rollout()

@@ -10,8 +10,11 @@ way. How the phases overlap is the placement's business (docs/flow.md): on share
 they take turns; with ``runner.max_staleness`` >= 1 the next batch is sampled while the
 actor trains (:mod:`rlinf_core.flow.pipeline`).
 
-Collocated components offload between phases (``rollout.offload_between_phases``): the
-rollout releases its weights while the actor trains and rebuilds them from the synced ones.
+Components that share devices offload between phases (``runner.offload_between_phases``):
+after sampling, the rollout releases its weights (and whatever else its backend can) while
+the actor trains, and gets the trained weights back at the sync; the actor's ``offload`` runs
+while the rollout generates. Every step logs each component's resident and peak memory
+(``memory/<component>_rss_mb``, ``_peak_mb``: the largest rank).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 from typing import Any, Dict, List, Optional
 
 from rlinf_core.config.derived import DerivedSizes
+from rlinf_core.errors import ConfigError
 from rlinf_core.flow.data_cursor import DataCursor
 from rlinf_core.flow.pipeline import Prefetch
 from rlinf_core.flow.sampling import SampledBatch, sample_step
@@ -42,11 +46,26 @@ def actor_shards(n: int, global_batch_size: int, world: int, seed: int, step: in
     return shards
 
 
+def offloads_between_phases(cfg: Any, placement: Any) -> bool:
+    """``runner.offload_between_phases`` resolved: auto offloads when rollout and actor share a device."""
+    choice = cfg.runner.offload_between_phases
+    if choice == "on" and cfg.runner.max_staleness > 0:
+        raise ConfigError(
+            "`runner.offload_between_phases`=on needs `runner.max_staleness`=0: with staleness the rollout "
+            "generates while the actor trains, so neither can release its memory. Use auto or off."
+        )
+    if choice == "auto":
+        return cfg.runner.max_staleness == 0 and placement.share_devices("rollout", "actor")
+    return choice == "on"
+
+
 class FlowStep:
     """Runs steps over launched worker groups; keeps the weights version and the batch sampled ahead."""
 
-    def __init__(self, cfg: Any, groups: Dict[str, Any], algorithm: Any, sizes: DerivedSizes, cursor: DataCursor):
+    def __init__(self, cfg: Any, groups: Dict[str, Any], algorithm: Any, sizes: DerivedSizes, cursor: DataCursor,
+                 offload: bool = False):
         self.cfg, self.groups, self.algorithm, self.sizes, self.cursor = cfg, groups, algorithm, sizes, cursor
+        self.offload = offload
         self.prefetch = Prefetch()
         self.weights_version = 0  # updates behind the rollout's weights (= the last synced step)
         self.last: Optional[SampledBatch] = None  # the last trained batch's references (for inspection)
@@ -64,6 +83,8 @@ class FlowStep:
         self.last = sampled
         staleness = self.weights_version - sampled.policy_version
         t1 = time.perf_counter()
+        if self.offload:
+            self._swap(release="rollout", restore="actor")
         training = self._train(step, sampled, recompute=self.cfg.algorithm.recompute_logprobs and staleness == 0)
         if prefetch_next:
             self.prefetch.fill(step + 1, self.cursor, self.sample)
@@ -72,10 +93,14 @@ class FlowStep:
         t2 = time.perf_counter()
         times["time/train"] = t2 - t1
         self._sync_weights(step)
+        if self.offload:
+            self._swap(release="actor", restore="rollout")
         t3 = time.perf_counter()
         times["time/sync"] = t3 - t2
         times["time/step"] = t3 - t0
-        return self._metrics(sampled, train_results[0], times, staleness)
+        metrics = self._metrics(sampled, train_results[0], times, staleness)
+        metrics.update(self._memory())
+        return metrics
 
     def sample(self, step: int, prompts: List[Example]) -> SampledBatch:
         """The step's scored batch (by reference), tagged with the weights version that sampled it."""
@@ -92,6 +117,22 @@ class FlowStep:
         shards = actor_shards(len(sampled), self.cfg.actor.global_batch_size, actor.world_size, self.cfg.runner.seed, step)
         minibatches = self.sizes.minibatches_per_epoch
         return actor.call_each("train_on", [(sampled.plan(s), minibatches, recompute, *sampled.parts) for s in shards])
+
+    def _swap(self, release: str, restore: str) -> None:
+        """One component offloads while the other onloads (both at once: they are independent)."""
+        released = self.groups[release].call("offload")
+        self.groups[restore].call("onload").wait()
+        released.wait()
+
+    def _memory(self) -> Dict[str, float]:
+        """Each component's largest resident and peak memory over its ranks, in MB."""
+        futures = {name: group.call("memory") for name, group in self.groups.items()}
+        out: Dict[str, float] = {}
+        for name, future in futures.items():
+            ranks = future.wait()
+            out[f"memory/{name}_rss_mb"] = max(m["rss"] for m in ranks) / 2**20
+            out[f"memory/{name}_peak_mb"] = max(m["peak"] for m in ranks) / 2**20
+        return out
 
     def _sync_weights(self, step: int) -> None:
         """Actor rank 0's full weights into every rollout rank, straight through the object store."""

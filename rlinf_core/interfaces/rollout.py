@@ -35,7 +35,10 @@ class RolloutBackend(ABC):
         """Replace the policy weights (Hugging Face parameter names) with the trainer's."""
 
     def offload(self) -> None:
-        """Release memory between phases when collocated with the trainer (default: nothing)."""
+        """Release memory while the actor trains on the same devices (``runner.offload_between_phases``):
+        KV caches and the weights may go (default: nothing). The flow always calls
+        :meth:`update_weights` with the trained weights before :meth:`onload` and the next
+        :meth:`generate`, so weights need not be kept anywhere."""
 
     def onload(self) -> None:
-        """Undo :meth:`offload` (default: nothing)."""
+        """Be ready to generate again after :meth:`offload` and :meth:`update_weights` (default: nothing)."""

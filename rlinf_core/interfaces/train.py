@@ -55,6 +55,13 @@ class TrainBackend(ABC):
         are used). Returns metrics reduced over ranks (``train/*``).
         """
 
+    def offload(self) -> None:
+        """Release what training needs and generation does not (optimizer state, gradients) while the
+        rollout generates on the same devices (``runner.offload_between_phases``; default: nothing)."""
+
+    def onload(self) -> None:
+        """Bring back what :meth:`offload` released, before the next :meth:`train_step` (default: nothing)."""
+
     @abstractmethod
     def state_dict_for_rollout(self) -> Dict[str, "torch.Tensor"]:
         """Full (gathered) weights with Hugging Face names, for the rollout's ``update_weights``."""

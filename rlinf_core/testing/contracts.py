@@ -819,8 +819,10 @@ def check_rollout_backend(
         same(out, engine.generate(request)), "update_weights with the checkpoint's own weights did not restore its samples"
     )
     _check_sampling_override(rep, engine, request)
-    engine.offload()
+    engine.offload()  # as the flow does around training: release, get the trained weights, onload
+    engine.update_weights(state)
     engine.onload()
+    rep.check(same(out, engine.generate(request)), "offload, update_weights, onload did not restore the samples")
     _check_by_name(rep, "rollout_backends", name, cls, registry, fresh_process)
     rep.stop_if_any()
     return out

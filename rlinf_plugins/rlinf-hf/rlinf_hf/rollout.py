@@ -18,7 +18,7 @@ against).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import torch
 
@@ -54,6 +54,7 @@ class HFRollout(RolloutBackend):
     def load(self) -> None:
         from transformers import AutoModelForCausalLM
 
+        self._offloaded: Optional[Dict[str, Any]] = None  # shapes of released weights (offload)
         path = self.config.model.model_path
         self.tokenizer = load_tokenizer(path, "rollout.model.model_path")
         want = self.config.device
@@ -74,6 +75,8 @@ class HFRollout(RolloutBackend):
 
     @torch.inference_mode()
     def generate(self, request: RolloutRequest) -> TrajectoryBatch:
+        if self._offloaded is not None:
+            raise RuntimeError("hf rollout: generate() after offload(): send the weights with update_weights() first")
         c = self.config
         s = request.sampling or SamplingParams(c.temperature, c.top_p, c.top_k, c.max_new_tokens)
         prompts = [p for p in request.prompt_ids.to_list() for _ in range(request.group_size)]
@@ -131,7 +134,26 @@ class HFRollout(RolloutBackend):
             truncated.append(not len(hits))
         return responses, logprobs, truncated
 
+    def offload(self) -> None:
+        """Release the weights' storage (the flow sends the trained weights before the next
+        generate). Parameters keep their objects, so tied embeddings stay tied."""
+        if self._offloaded is not None:
+            return
+        self._offloaded = {}
+        for name, param in self.model.named_parameters():  # each shared (tied) parameter once
+            self._offloaded[name] = (param.shape, param.dtype)
+            param.data = torch.empty(0, dtype=param.dtype, device=param.device)
+
+    def onload(self) -> None:
+        if self._offloaded is not None:
+            raise RuntimeError("hf rollout: onload() after offload() needs the weights first: call update_weights()")
+
     def update_weights(self, state_dict: Dict[str, torch.Tensor]) -> None:
+        if self._offloaded is not None:
+            for name, param in self.model.named_parameters():
+                shape, dtype = self._offloaded[name]
+                param.data = torch.empty(shape, dtype=dtype, device=self.device)
+            self._offloaded = None
         missing, unexpected = self.model.load_state_dict(state_dict, strict=False)
         # Tied embeddings may arrive under one name only; anything else is a real mismatch.
         missing = [k for k in missing if not (k == "lm_head.weight" and self.model.config.tie_word_embeddings)]
