@@ -1,4 +1,4 @@
-"""The ``rlinf`` command line: run, prepare, plugins, config show, new-task, version (plus plugin commands).
+"""The ``rlinf`` command line: run, prepare, plugins, config show, new-task, eval, plan, version (plus plugin commands).
 
 A user error (bad config, unknown plugin, bad placement) prints one paragraph and exits 2;
 ``rlinf --debug ...`` shows the traceback instead.
@@ -209,8 +209,10 @@ def version() -> None:
 
 def _add_core_commands() -> None:
     from rlinf_core.evaluation.command import eval_command
+    from rlinf_core.plan.command import plan_command
 
     cli.add_command(eval_command)
+    cli.add_command(plan_command)
 
 
 _add_core_commands()

@@ -6,7 +6,8 @@ validation every ``runner.val_interval`` steps and at the end, printed when it h
 best-validation checkpoint kept in ``checkpoints/best`` (``runner.keep_best``); periodic
 and final checkpoints; SIGINT/SIGTERM stop at the end of a step with a checkpoint; steps
 with no finite update counted; each step's component spans go to the timeline
-(:mod:`rlinf_core.flow.timeline`). The last lines printed say whether the model got better
+(:mod:`rlinf_core.flow.timeline`), and at the end the run's cost profile
+(:mod:`rlinf_core.plan.profile`). The last lines printed say whether the model got better
 and name every output.
 """
 
@@ -24,6 +25,7 @@ from rlinf_core import checkpoint as ckpt
 from rlinf_core.flow.best import BEST_DIR, Point, ValidationRecord, read_best_info, summary_lines, validation_metric_names
 from rlinf_core.flow.timeline import Timeline
 from rlinf_core.interfaces.tracker import ResumeInfo
+from rlinf_core.plan.profile import write_profile
 from rlinf_core.runner import RunResult, Trainer, TrainingDiverged, prepare_assets, prepare_output_dir
 from rlinf_core.trackers import build_trackers, flatten_params
 
@@ -190,7 +192,7 @@ def run(cfg: Any) -> RunResult:
     with open(os.path.join(trainer.output_dir, "config.yaml"), "w") as fh:
         fh.write(config_yaml)
     tracker = build_trackers(trainer.registry, cfg.tracking, trainer.output_dir)
-    status, curves, timeline_png = "FAILED", None, None
+    status, curves, timeline_png, profile = "FAILED", None, None, None
     state: Optional[RunState] = None
     try:
         trainer.launch()
@@ -210,6 +212,11 @@ def run(cfg: Any) -> RunResult:
             timeline_png = state.timeline.plot()
             if timeline_png:
                 tracker.log_artifact(timeline_png)
+            profile = write_profile(trainer.output_dir, trainer.history, trainer.placement, cfg.runner.max_staleness,
+                                    f"{cfg.cluster.component_placement}; devices_per_rank "
+                                    f"{dict(cfg.cluster.devices_per_rank)}")
+            if profile:
+                tracker.log_artifact(profile)
         status = "KILLED" if result.stopped_by_signal else "FINISHED"
     except KeyboardInterrupt:
         status = "KILLED"
@@ -226,7 +233,7 @@ def run(cfg: Any) -> RunResult:
     print()
     if result.validation:
         print(f"final validation: {_format_validation(result.validation)}")
-    plots = {"curves": curves, "timeline": timeline_png}
+    plots = {"curves": curves, "timeline": timeline_png, "profile": profile}
     for line in summary_lines(state.record if state else None, _outputs(trainer, tracker, result, plots)):
         print(line)
     if result.stopped_by_signal:

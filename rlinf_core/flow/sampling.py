@@ -170,6 +170,10 @@ def sample_step(
     batch_rows = ScoredRows.cat([scored[p].select(rows) for p, rows in pieces])
     batch_rows.shape.group_ids = group_numbers([(p, g) for p, rows in pieces for g in scored[p].shape.group_ids[rows].tolist()])
     metrics = {**rollout_metrics(batch_rows), **counters}
+    generated = ScoredRows.cat(scored)  # rejected groups included: what the rollout and reward worked on
+    metrics["rollout/generated_responses"] = float(len(generated))
+    metrics["rollout/generated_tokens"] = float(generated.shape.response_lengths.sum())
+    metrics["train/tokens"] = float(batch_rows.shape.response_lengths.sum() + batch_rows.shape.prompt_lengths.sum())
     if budget > 1:
         metrics["rollout/generation_batches"] = float(generations)
         metrics["rollout/rejected_groups"] = float(len(rejected))

@@ -1,0 +1,79 @@
+"""Placements worth trying on one node of N devices, and their predicted step times.
+
+Candidates (the reward always sits with the rollout, whose scoring it follows):
+
+- collocated, one N-device rank per component (phases take turns on every device;
+  the rollout offloads its weights while the actor trains);
+- collocated, N one-device ranks per component (N-way DDP: rounding differs from one rank);
+- disaggregated, the rollout on devices 0..k-1 and the actor on the rest, synchronous and
+  with ``max_staleness: 1``;
+- hybrid, the rollout on 0..k-1 and the actor on every device, with ``max_staleness: 1``.
+
+Every candidate is parsed by the real placement parser, so its recipe lines are valid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Tuple
+
+from rlinf_core.cluster.placement import parse_placement
+from rlinf_core.plan.simulate import CostModel, Layout, Prediction, predict
+
+
+@dataclass(frozen=True)
+class Candidate:
+    label: str
+    component_placement: str
+    devices_per_rank: Tuple[Tuple[str, int], ...]
+    max_staleness: int
+
+    def overrides(self) -> List[str]:
+        """The command-line overrides that select this candidate."""
+        per_rank = ", ".join(f"{k}: {v}" for k, v in self.devices_per_rank)
+        return [f"cluster.component_placement='{self.component_placement}'",
+                f"cluster.devices_per_rank={{{per_rank}}}", f"runner.max_staleness={self.max_staleness}"]
+
+
+def _span(lo: int, hi: int) -> str:
+    return str(lo) if lo == hi else f"{lo}-{hi}"
+
+
+def candidates(devices: int) -> List[Candidate]:
+    """The candidates for one node of ``devices`` devices (see the module docstring)."""
+    n = devices
+    out = [
+        Candidate("collocated", "actor,rollout,reward: all", (("actor", n), ("rollout", n), ("reward", n)), 0),
+    ]
+    if n > 1:
+        out.append(Candidate(f"collocated, {n} ranks each", "actor,rollout,reward: all",
+                             (("actor", 1), ("rollout", 1), ("reward", 1)), 0))
+    for k in range(1, n):
+        split = f"rollout,reward: {_span(0, k - 1)}, actor: {_span(k, n - 1)}"
+        sizes = (("actor", n - k), ("rollout", k), ("reward", k))
+        out.append(Candidate(f"disaggregated {k}+{n - k}", split, sizes, 0))
+        out.append(Candidate(f"disaggregated {k}+{n - k}, staleness 1", split, sizes, 1))
+        out.append(Candidate(f"hybrid (rollout {k}, actor {n}), staleness 1",
+                             f"rollout,reward: {_span(0, k - 1)}, actor: {_span(0, n - 1)}",
+                             (("actor", n), ("rollout", k), ("reward", k)), 1))
+    return out
+
+
+def layouts_of(candidate: Candidate, devices: int) -> Dict[str, Layout]:
+    placement = parse_placement(candidate.component_placement, cpus_per_node=devices,
+                                devices_per_rank=dict(candidate.devices_per_rank))
+    out = {}
+    for name in ("rollout", "reward", "actor"):
+        ranks = placement.ranks(name)
+        out[name] = Layout(ranks=len(ranks), threads=ranks[0].num_threads, devices=tuple(placement.components[name]))
+    return out
+
+
+def rank_candidates(model: CostModel, devices: int) -> List[Tuple[Candidate, Prediction]]:
+    """Every candidate with its prediction, fastest first."""
+    scored = []
+    for cand in candidates(devices):
+        lay = layouts_of(cand, devices)
+        shares = bool(set(lay["rollout"].devices) & set(lay["actor"].devices))
+        scored.append((cand, predict(model, lay, cand.max_staleness, offload=shares and cand.max_staleness == 0)))
+    return sorted(scored, key=lambda cp: cp[1].step_s)

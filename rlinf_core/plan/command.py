@@ -1,0 +1,90 @@
+"""``rlinf plan``: predicted step time of every candidate placement, best first.
+
+Costs come from run profiles (``--profile RUN_DIR``, repeatable: profiles at different thread
+counts let the simulator fit each component's thread scaling) or, without ``--profile``, from
+short profiling runs of the recipe itself (collocated with every device per rank, then the
+rollout and actor on disjoint halves), written under ``--workdir``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from typing import List, Optional, Tuple
+
+import click
+
+from rlinf_core.errors import ConfigError
+from rlinf_core.plan.candidates import candidates, rank_candidates
+from rlinf_core.plan.profile import Profile, load_profile
+from rlinf_core.plan.simulate import CostModel
+
+
+def profile_recipe(recipe: str, overrides: Tuple[str, ...], devices: int, steps: int, workdir: str) -> List[Profile]:
+    """Profile the recipe for ``steps`` steps in two placements (one thread count each side)."""
+    from rlinf_core.config import load_config
+    from rlinf_core.runner import run_from_config
+
+    every = {c.label: c for c in candidates(devices)}
+    half = max(1, devices // 2)
+    chosen = [every["collocated"]]
+    if devices > 1:
+        chosen.append(every[f"disaggregated {half}+{devices - half}"])
+    profiles = []
+    for cand in chosen:
+        out = os.path.join(workdir, cand.label.replace(" ", "_").replace(",", ""))
+        cfg = load_config(recipe, [*overrides, *cand.overrides(), f"runner.output_dir={out}", f"runner.max_steps={steps}",
+                                   "runner.save_interval=0", "runner.val_interval=0", "runner.val_at_start=false",
+                                   "runner.resume=none", "tracking.backends=[jsonl]"])
+        click.echo(f"profiling {cand.label} for {steps} steps -> {out}", err=True)
+        with contextlib.redirect_stdout(sys.stderr):  # the runs' reports are not the plan
+            run_from_config(cfg)
+        profiles.append(load_profile(out))
+    return profiles
+
+
+def format_plan(model: CostModel, devices: int) -> List[str]:
+    ranked = rank_candidates(model, devices)
+    best = ranked[0][1].step_s
+    lines = [f"{'#':>2}  {'predicted step':>14}  {'vs best':>7}  {'bottleneck':<10}  placement"]
+    for i, (cand, pred) in enumerate(ranked, 1):
+        lines.append(f"{i:>2}  {pred.step_s:>12.2f} s  {pred.step_s / best:>6.2f}x  {pred.bottleneck:<10}  {cand.label}")
+    lines.append("")
+    lines.append("use the best:  " + " ".join(ranked[0][0].overrides()))
+    for note in model.notes:
+        lines.append(f"note: {note}")
+    return lines
+
+
+@click.command("plan", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("recipe", type=click.Path(exists=True, dir_okay=False))
+@click.argument("overrides", nargs=-1)
+@click.option("--profile", "profiles", multiple=True, type=click.Path(exists=True),
+              help="A run's output folder (or its profile.json); repeat for profiles at other thread counts.")
+@click.option("--devices", type=click.IntRange(min=1), default=None,
+              help="Devices (CPU cores, or GPUs) of the node to plan for; default: the recipe's node.")
+@click.option("--steps", default=4, show_default=True, type=click.IntRange(min=2),
+              help="Steps of each profiling run (without --profile; the first is not counted).")
+@click.option("--workdir", default=None, help="Where profiling runs write (default: a temporary folder).")
+def plan_command(recipe: str, overrides: Tuple[str, ...], profiles: Tuple[str, ...], devices: Optional[int],
+                 steps: int, workdir: Optional[str]) -> None:
+    """Rank collocated, disaggregated and hybrid placements of RECIPE by predicted step time.
+
+    Single node only: the candidates use one node's devices.
+    """
+    from rlinf_core.config import load_config
+
+    cfg = load_config(recipe, list(overrides))
+    if cfg.cluster.num_nodes > 1:
+        raise ConfigError("`rlinf plan` plans one node: set cluster.num_nodes=1 (multi-node planning is not built yet).")
+    n = devices or cfg.cluster.num_gpus_per_node or cfg.cluster.num_cpus_per_node or os.cpu_count() or 1
+    if profiles:
+        loaded = [load_profile(p) for p in profiles]
+    else:
+        loaded = profile_recipe(recipe, overrides, n, steps, workdir or tempfile.mkdtemp(prefix="rlinf-plan-"))
+    model = CostModel(loaded)
+    click.echo(f"profiles: {', '.join(p.placement for p in loaded)} (CPU: {loaded[0].cpu})")
+    for line in format_plan(model, n):
+        click.echo(line)

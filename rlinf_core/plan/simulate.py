@@ -1,0 +1,139 @@
+"""A step simulator: predicted step time of a placement from measured cost profiles.
+
+A small event model of one steady-state step of the flow (:mod:`rlinf_core.flow.step`):
+
+- **Phase durations.** rollout = generated tokens x seconds per token on one rank / rollout
+  ranks; actor = trained tokens x seconds per token / actor ranks; the reward's tail, the
+  weight sync, offload/onload and the driver's own share are taken as measured.
+- **Threads.** A rank's seconds per unit scale with its thread count as measured: given
+  profiles at two or more thread counts, between the nearest two in log-log (a power law,
+  fitted per component); given one, by ``(t0 / t) ** alpha`` with ``alpha``
+  (:data:`DEFAULT_ALPHA`), an assumption the output names.
+- **Overlap.** ``max_staleness: 0``: the phases run one after another whatever the placement.
+  ``max_staleness >= 1``: the next batch's rollout (and scoring) overlaps this step's
+  training. Components that share a device then share its time: every thread on a device
+  gets ``1 / (threads on it)``; a rank runs at the pace of its slowest thread. When one
+  overlapping phase ends, the other continues at full speed.
+
+Assumptions (stated, not measured): DDP communication and Ray scheduling costs are inside the
+measured driver and sync shares; a phase's cost is linear in its work; memory bandwidth is not
+shared between components beyond the time slicing above. The at-scale figures in docs use the
+same model with an assumed cost table instead of a measured profile.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from rlinf_core.plan.profile import ComponentProfile, Profile
+
+DEFAULT_ALPHA = 0.8  # assumed thread-scaling exponent when only one thread count was profiled
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One component's placement in a candidate: ranks, threads per rank, the devices it uses."""
+
+    ranks: int
+    threads: int
+    devices: Tuple[int, ...]
+
+
+@dataclass
+class Prediction:
+    step_s: float
+    phases: Dict[str, float]  # each phase's duration at its own placement, before overlap
+    bottleneck: str
+    notes: List[str] = field(default_factory=list)
+
+
+class CostModel:
+    """Seconds per unit of work on one rank, per component, as a function of its threads."""
+
+    def __init__(self, profiles: Sequence[Profile], alpha: float = DEFAULT_ALPHA):
+        if not profiles:
+            raise ValueError("the simulator needs at least one profile")
+        self.profiles = list(profiles)
+        self.alpha = alpha
+        self.notes: List[str] = []
+        self.points: Dict[str, List[Tuple[int, float]]] = {}
+        for name in ("rollout", "reward", "actor"):
+            by_threads: Dict[int, List[float]] = {}
+            for p in self.profiles:
+                c: Optional[ComponentProfile] = p.components.get(name)
+                if c is not None and c.per_unit_s > 0:
+                    by_threads.setdefault(c.threads, []).append(c.per_unit_s)
+            self.points[name] = sorted((t, sum(v) / len(v)) for t, v in by_threads.items())
+            if len(self.points[name]) == 1:
+                self.notes.append(f"{name}: profiled at one thread count; other counts scale by (t0/t)^{alpha} (assumed)")
+
+    def per_unit(self, name: str, threads: int) -> float:
+        pts = self.points.get(name) or []
+        if not pts:
+            return 0.0
+        if len(pts) == 1:
+            t0, s0 = pts[0]
+            return s0 * (t0 / threads) ** self.alpha
+        for (t1, s1), (t2, s2) in zip(pts, pts[1:]):
+            if threads <= t2 or (t2, s2) == pts[-1]:
+                slope = math.log(s2 / s1) / math.log(t2 / t1)
+                return s1 * (threads / t1) ** slope
+        return pts[-1][1]  # unreachable: the loop returns on the last pair
+
+    def mean(self, attr: str, only_synchronous: bool = False, only_nonzero: bool = False) -> float:
+        """``attr`` averaged over the profiles (those of synchronous runs, or those where it was measured)."""
+        values = [getattr(p, attr) for p in self.profiles if not only_synchronous or p.max_staleness == 0]
+        values = [v for v in values if v > 0] if only_nonzero else values
+        return sum(values) / len(values) if values else 0.0
+
+    def work(self, name: str) -> float:
+        return sum(p.components[name].units_per_step for p in self.profiles) / len(self.profiles)
+
+
+def _device_slowdown(layouts: Dict[str, Layout], active: Sequence[str]) -> Dict[str, float]:
+    """Per active component: how much slower its phase runs while ``active`` all run than alone
+    (>= 1): every device's time is split between the threads on it, and a rank keeps the pace
+    of its slowest thread."""
+
+    def per_device(lay: Layout) -> float:
+        return lay.ranks * lay.threads / max(1, len(lay.devices))
+
+    load: Dict[int, float] = {}
+    for name in active:
+        for d in layouts[name].devices:
+            load[d] = load.get(d, 0.0) + per_device(layouts[name])
+    return {
+        name: max(max(1.0, load[d]) / max(1.0, per_device(layouts[name])) for d in layouts[name].devices)
+        for name in active
+    }
+
+
+def _overlap(a: float, b: float, slow_a: float, slow_b: float) -> float:
+    """Wall time of two phases of ``a`` and ``b`` seconds started together, each slowed by its
+    factor while both run and at full speed once the other is done."""
+    if a <= 0 or b <= 0:
+        return max(a, b)
+    end_a, end_b = a * slow_a, b * slow_b
+    if end_a <= end_b:
+        return end_a + (b - end_a / slow_b)
+    return end_b + (a - end_b / slow_a)
+
+
+def predict(model: CostModel, layouts: Dict[str, Layout], max_staleness: int, offload: bool) -> Prediction:
+    """The predicted steady-state step time of one candidate placement (see the module docstring)."""
+    rollout = model.work("rollout") * model.per_unit("rollout", layouts["rollout"].threads) / layouts["rollout"].ranks
+    train = model.work("actor") * model.per_unit("actor", layouts["actor"].threads) / layouts["actor"].ranks
+    reward = model.mean("reward_tail_s")
+    sync, driver = model.mean("sync_s"), model.mean("driver_s", only_synchronous=True)
+    offload_s = model.mean("offload_s", only_nonzero=True) if offload else 0.0
+    phases = {"rollout": rollout, "reward": reward, "actor": train, "sync": sync, "driver": driver}
+    if max_staleness == 0:
+        step = rollout + reward + train + sync + driver + offload_s
+        bottleneck = max(("rollout", "actor"), key=lambda k: phases[k])
+    else:
+        slow = _device_slowdown(layouts, ["rollout", "actor"])
+        step = _overlap(rollout + reward, train, slow["rollout"], slow["actor"]) + sync + driver
+        bottleneck = "actor" if train * slow["actor"] >= (rollout + reward) * slow["rollout"] else "rollout"
+    return Prediction(step_s=step, phases=phases, bottleneck=bottleneck, notes=list(model.notes))

@@ -1,0 +1,121 @@
+"""The placement simulator on synthetic profiles whose step times are computed by hand, the
+profile built from a timeline, candidate enumeration, and `rlinf plan` on given profiles."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from rlinf_core.cluster.placement import parse_placement
+from rlinf_core.flow.timeline import Span
+from rlinf_core.plan.candidates import candidates, layouts_of, rank_candidates
+from rlinf_core.plan.profile import ComponentProfile, Profile, build_profile
+from rlinf_core.plan.simulate import CostModel, Layout, predict
+
+
+def profile(threads, rollout_s_per_token, actor_s_per_token, staleness=0):
+    """1000 generated tokens, 500 trained tokens per step; reward tail 0.1 s, sync 0.2 s, overhead 0.05 s."""
+    def comp(per_unit, units, unit):
+        return ComponentProfile(ranks=1, threads=threads, devices=list(range(threads)), unit=unit,
+                                per_unit_s=per_unit, units_per_step=units, seconds_per_step=per_unit * units)
+    return Profile(cpu="test", placement=f"{threads} threads", max_staleness=staleness, steps=5, step_s=0.0,
+                   sync_s=0.2, offload_s=0.0, driver_s=0.05, reward_tail_s=0.1, response_length_mean=10.0,
+                   response_length_max=20.0, components={
+                       "rollout": comp(rollout_s_per_token, 1000.0, "generated token"),
+                       "reward": comp(0.001, 100.0, "response"),
+                       "actor": comp(actor_s_per_token, 500.0, "trained token")})
+
+
+@pytest.fixture
+def model():
+    # 1 thread: rollout 0.01 s/token (10 s a step), actor 0.02 s/token (10 s); 2 threads: 0.006, 0.012 (6 s each).
+    return CostModel([profile(1, 0.01, 0.02), profile(2, 0.006, 0.012)])
+
+
+def lay(ranks, threads, devices):
+    return Layout(ranks=ranks, threads=threads, devices=tuple(devices))
+
+
+def test_synchronous_steps_add_their_phases(model):
+    both = {"rollout": lay(1, 2, [0, 1]), "reward": lay(1, 2, [0, 1]), "actor": lay(1, 2, [0, 1])}
+    assert predict(model, both, 0, offload=False).step_s == pytest.approx(6 + 0.1 + 6 + 0.2 + 0.05)
+    split = {"rollout": lay(1, 1, [0]), "reward": lay(1, 1, [0]), "actor": lay(1, 1, [1])}
+    assert predict(model, split, 0, offload=False).step_s == pytest.approx(10 + 0.1 + 10 + 0.2 + 0.05)
+    two_ranks = {"rollout": lay(2, 1, [0, 1]), "reward": lay(2, 1, [0, 1]), "actor": lay(2, 1, [0, 1])}
+    assert predict(model, two_ranks, 0, offload=False).step_s == pytest.approx(5 + 0.1 + 5 + 0.25)
+
+
+def test_staleness_overlaps_rollout_and_training(model):
+    split = {"rollout": lay(1, 1, [0]), "reward": lay(1, 1, [0]), "actor": lay(1, 1, [1])}
+    pred = predict(model, split, 1, offload=False)
+    assert pred.step_s == pytest.approx(max(10.1, 10) + 0.25) and pred.bottleneck == "rollout"
+    # Hybrid: the actor's 2 threads on cores 0-1, the rollout's one on core 0. While both run, core 0
+    # holds 2 threads: both go at half speed. The actor's 6 s end at 12 s, when the rollout has done
+    # 6 of its 10.1 s; the remaining 4.1 s run alone: 16.1 s, plus sync and overhead.
+    hybrid = {"rollout": lay(1, 1, [0]), "reward": lay(1, 1, [0]), "actor": lay(1, 2, [0, 1])}
+    pred = predict(model, hybrid, 1, offload=False)
+    assert pred.step_s == pytest.approx(16.1 + 0.25) and pred.bottleneck == "rollout"
+
+
+def test_thread_scaling_is_interpolated_in_log_log_and_assumed_from_one_point(model):
+    assert model.per_unit("rollout", 1) == pytest.approx(0.01)
+    assert model.per_unit("rollout", 2) == pytest.approx(0.006)
+    assert model.per_unit("rollout", 4) == pytest.approx(0.006 * 0.6)  # the 1 -> 2 slope continued
+    single = CostModel([profile(2, 0.006, 0.012)], alpha=1.0)
+    assert single.per_unit("actor", 1) == pytest.approx(0.024)
+    assert any("one thread count" in note for note in single.notes)
+
+
+def test_candidates_on_two_devices_and_their_ranking(model):
+    labels = [c.label for c in candidates(2)]
+    assert labels == ["collocated", "collocated, 2 ranks each", "disaggregated 1+1", "disaggregated 1+1, staleness 1",
+                      "hybrid (rollout 1, actor 2), staleness 1"]
+    layouts = layouts_of(candidates(2)[4], 2)
+    assert layouts["actor"] == lay(1, 2, [0, 1]) and layouts["rollout"] == lay(1, 1, [0])
+    ranked = [(c.label, round(p.step_s, 2)) for c, p in rank_candidates(model, 2)]
+    assert ranked == [("collocated, 2 ranks each", 10.35), ("disaggregated 1+1, staleness 1", 10.35),
+                      ("collocated", 12.35), ("hybrid (rollout 1, actor 2), staleness 1", 16.35),
+                      ("disaggregated 1+1", 20.35)]
+
+
+def test_profile_from_a_timeline_and_metrics():
+    placement = parse_placement("rollout,reward: 0, actor: 1", cpus_per_node=2,
+                                devices_per_rank={"actor": 1, "rollout": 1, "reward": 1})
+    spans, history = [], []
+    for step in (1, 2, 3):
+        t = 100.0 * step
+        spans += [Span("rollout", 0, "generate_part", t, t + 2.0, step), Span("reward", 0, "score_part", t + 2.0, t + 2.5, step),
+                  Span("actor", 0, "train_on", t + 3.0, t + 7.0, step), Span("rollout", 0, "generate", t + 8, t + 9, step)]
+        history.append({"step": step, "time/step": 8.0, "time/rollout": 2.2, "time/reward": 0.3, "time/train": 4.1,
+                        "time/sync": 0.5, "rollout/generated_tokens": 400.0, "rollout/generated_responses": 16.0,
+                        "train/tokens": 1000.0, "rollout/response_length": 25.0, "rollout/response_length_max": 40.0,
+                        "memory/actor_peak_mb": 600.0 + step})
+    prof = build_profile(spans, history, placement, 0, "split", warmup=1)
+    assert prof.steps == 2 and prof.step_s == 8.0
+    assert prof.components["rollout"].per_unit_s == pytest.approx(2.0 / 400)  # validation's generate not counted
+    assert prof.components["reward"].per_unit_s == pytest.approx(0.5 / 16)
+    assert prof.components["actor"].per_unit_s == pytest.approx(4.0 / 1000) and prof.components["actor"].peak_mb == 603.0
+    assert prof.components["actor"].threads == 1 and prof.components["actor"].devices == [1]
+    assert prof.driver_s == pytest.approx(8.0 - (2.0 + 0.3 + 4.0 + 0.5))
+
+
+def test_rlinf_plan_ranks_candidates_from_given_profiles(tmp_path):
+    from dataclasses import asdict
+
+    paths = []
+    for threads, r, a in ((1, 0.01, 0.02), (2, 0.006, 0.012)):
+        path = tmp_path / f"p{threads}.json"
+        path.write_text(json.dumps(asdict(profile(threads, r, a))))
+        paths += ["--profile", str(path)]
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("cluster: {num_cpus_per_node: 2}\n")
+    proc = subprocess.run([sys.executable, "-m", "rlinf_core.cli", "plan", str(recipe), *paths],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines() if line[:2].strip().isdigit()]
+    assert [r[1] for r in rows] == ["10.35", "10.35", "12.35", "16.35", "20.35"]
+    assert "use the best:  cluster.component_placement='actor,rollout,reward: all'" in proc.stdout
+    bad = subprocess.run([sys.executable, "-m", "rlinf_core.cli", "plan", str(recipe), "--profile", str(recipe)],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "is not a profile" in bad.stderr
