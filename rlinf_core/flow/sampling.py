@@ -154,13 +154,15 @@ def sample_step(
         generations += 1
         for k, v in {**gen.times, **ScoredRows.cat(gen.scored).metrics}.items():
             counters[k] = counters.get(k, 0.0) + float(v)
-        for part, rows_scored in zip(gen.parts, gen.scored):
-            parts.append(part)
-            scored.append(rows_scored)
-            for rows in _group_rows(rows_scored.shape.group_ids):
-                keep = budget == 1 or bool(algorithm.keep_group(rows_scored.rewards[rows]))
-                (kept if keep else rejected).append((len(parts) - 1, rows))
-        if budget == 1 or len(kept) >= wanted:
+        parts.extend(gen.parts)
+        scored.extend(gen.scored)
+        if budget == 1:
+            break
+        for p in range(len(parts) - len(gen.parts), len(parts)):
+            for rows in _group_rows(scored[p].shape.group_ids):
+                keep = bool(algorithm.keep_group(scored[p].rewards[rows]))
+                (kept if keep else rejected).append((p, rows))
+        if len(kept) >= wanted:
             break
         prompts = next_prompts()
     if budget == 1:
@@ -178,5 +180,5 @@ def sample_step(
         metrics["rollout/generation_batches"] = float(generations)
         metrics["rollout/rejected_groups"] = float(len(rejected))
         metrics["rollout/dynamic_sampling_filled"] = float(max(0, wanted - len(kept)))
-        metrics["rollout/rewards_all_generated"] = float(ScoredRows.cat(scored).rewards.mean())
+        metrics["rollout/rewards_all_generated"] = float(generated.rewards.mean())
     return SampledBatch(parts=parts, pieces=pieces, scored=batch_rows, metrics=metrics)

@@ -116,7 +116,7 @@ def plot_timeline(spans: List[Span], path: str, last_steps: int = 3) -> str:
 
     steps = sorted({s.step for s in spans if s.step > 0}) or sorted({s.step for s in spans})
     shown = set(steps[-last_steps:])
-    chosen = [s for s in spans if s.step in shown and s.what != "ping"]
+    chosen = [s for s in spans if s.step in shown and s.what not in ("ping", "memory")]
     origin = min(s.start for s in chosen)
     lanes = sorted({(s.component, s.rank) for s in chosen})
     fig, ax = plt.subplots(figsize=(12, 0.6 * len(lanes) + 1.6))

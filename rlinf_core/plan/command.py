@@ -12,7 +12,7 @@ import contextlib
 import os
 import sys
 import tempfile
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import click
 
@@ -45,12 +45,31 @@ def profile_recipe(recipe: str, overrides: Tuple[str, ...], devices: int, steps:
     return profiles
 
 
-def format_plan(model: CostModel, devices: int) -> List[str]:
-    ranked = rank_candidates(model, devices)
+def misfits(recipe: str, overrides: Tuple[str, ...], devices: int) -> Dict[str, str]:
+    """Candidates the recipe's sizes do not allow (e.g. a micro-batch that does not divide a
+    rank's share), with the reason the config check gives."""
+    from rlinf_core.config import derive_sizes, load_config
+    from rlinf_core.errors import RlinfUserError
+
+    out = {}
+    for cand in candidates(devices):
+        try:
+            derive_sizes(load_config(recipe, [*overrides, f"cluster.num_cpus_per_node={devices}", *cand.overrides()]))
+        except RlinfUserError as exc:
+            out[cand.label] = str(exc)
+    return out
+
+
+def format_plan(model: CostModel, devices: int, skip: Dict[str, str]) -> List[str]:
+    ranked = [(c, p) for c, p in rank_candidates(model, devices) if c.label not in skip]
+    if not ranked:
+        raise ConfigError(f"No candidate placement fits the recipe on {devices} devices: {skip}")
     best = ranked[0][1].step_s
     lines = [f"{'#':>2}  {'predicted step':>14}  {'vs best':>7}  {'bottleneck':<10}  placement"]
     for i, (cand, pred) in enumerate(ranked, 1):
         lines.append(f"{i:>2}  {pred.step_s:>12.2f} s  {pred.step_s / best:>6.2f}x  {pred.bottleneck:<10}  {cand.label}")
+    for label, reason in skip.items():
+        lines.append(f"--  {'':>14}  {'':>7}  {'':<10}  {label}: does not fit the recipe ({reason.splitlines()[0]})")
     lines.append("")
     lines.append("use the best:  " + " ".join(ranked[0][0].overrides()))
     for note in model.notes:
@@ -86,5 +105,5 @@ def plan_command(recipe: str, overrides: Tuple[str, ...], profiles: Tuple[str, .
         loaded = profile_recipe(recipe, overrides, n, steps, workdir or tempfile.mkdtemp(prefix="rlinf-plan-"))
     model = CostModel(loaded)
     click.echo(f"profiles: {', '.join(p.placement for p in loaded)} (CPU: {loaded[0].cpu})")
-    for line in format_plan(model, n):
+    for line in format_plan(model, n, misfits(recipe, overrides, n)):
         click.echo(line)
