@@ -6,7 +6,8 @@ The workloads are those of ``benchmarks/vs_trl.py`` (16 prompts x 8 samples per 
 update over the 128 samples, same SFT starts; prepared under ``--cache``). Modes:
 
 - ``collocated``: rollout, reward and actor share both cores and time-share them, one phase
-  after the other (each a 2-thread rank);
+  after the other (each a 2-thread rank); the rollout releases its weights while the actor
+  trains (``runner.offload_between_phases: auto``); ``collocated, no offload`` keeps them;
 - ``disaggregated``: rollout and reward on core 0, the actor on core 1 (1-thread ranks),
   synchronous steps, so each side waits for the other;
 - ``disaggregated, staleness 1``: the same placement with ``runner.max_staleness: 1``: the
@@ -42,6 +43,11 @@ MODES: Dict[str, Dict[str, Any]] = {
     "collocated": {
         "cluster.component_placement": "actor,rollout,reward: all",
         "cluster.devices_per_rank": {"actor": 2, "rollout": 2, "reward": 2},
+    },
+    "collocated, no offload": {
+        "cluster.component_placement": "actor,rollout,reward: all",
+        "cluster.devices_per_rank": {"actor": 2, "rollout": 2, "reward": 2},
+        "runner.offload_between_phases": "off",
     },
     "disaggregated": {
         "cluster.component_placement": "rollout,reward: 0, actor: 1",
