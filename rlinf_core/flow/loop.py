@@ -157,9 +157,9 @@ def _train(state: RunState) -> None:
         result.final_checkpoint = trainer.save(trainer.step_count)
 
 
-def _outputs(trainer: Trainer, tracker: Any, result: RunResult, plots: Dict[str, Optional[str]]) -> Dict[str, str]:
+def _outputs(trainer: Trainer, tracker: Any, result: RunResult, artifacts: Dict[str, Optional[str]]) -> Dict[str, str]:
     outputs = dict(tracker.describe())
-    outputs.update({name: path for name, path in plots.items() if path})
+    outputs.update({name: path for name, path in artifacts.items() if path})
     best = read_best_info(trainer.checkpoint_root) if trainer.best_metric else None
     if best is not None:
         outputs["best checkpoint"] = (f"{os.path.join(trainer.checkpoint_root, BEST_DIR)} "
@@ -171,10 +171,26 @@ def _outputs(trainer: Trainer, tracker: Any, result: RunResult, plots: Dict[str,
     return outputs
 
 
-def run(cfg: Any) -> RunResult:
-    """Train as ``cfg`` says; returns the metric history and where things were written."""
+def _write_artifacts(state: RunState) -> Dict[str, Optional[str]]:
+    """``curves.png``, ``timeline.png`` and ``profile.json``, each also logged to the trackers."""
     from rlinf_core.flow.plots import plot_curves
 
+    trainer, cfg = state.trainer, state.trainer.cfg
+    out: Dict[str, Optional[str]] = {
+        "curves": plot_curves(trainer.history, os.path.join(trainer.output_dir, "curves.png")),
+        "timeline": state.timeline.plot() if state.timeline is not None else None,
+        "profile": write_profile(trainer.output_dir, trainer.history, trainer.placement, cfg.runner.max_staleness,
+                                 f"{cfg.cluster.component_placement}; devices_per_rank "
+                                 f"{dict(cfg.cluster.devices_per_rank)}"),
+    }
+    for path in out.values():
+        if path:
+            state.tracker.log_artifact(path)
+    return out
+
+
+def run(cfg: Any) -> RunResult:
+    """Train as ``cfg`` says; returns the metric history and where things were written."""
     prepare_assets(cfg)
     trainer = Trainer(cfg)
     trainer.validate()
@@ -192,7 +208,7 @@ def run(cfg: Any) -> RunResult:
     with open(os.path.join(trainer.output_dir, "config.yaml"), "w") as fh:
         fh.write(config_yaml)
     tracker = build_trackers(trainer.registry, cfg.tracking, trainer.output_dir)
-    status, curves, timeline_png, profile = "FAILED", None, None, None
+    status, artifacts = "FAILED", {}
     state: Optional[RunState] = None
     try:
         trainer.launch()
@@ -207,16 +223,7 @@ def run(cfg: Any) -> RunResult:
         state.timeline = Timeline(trainer.output_dir, trainer.groups)
         _train(state)
         if trainer.history:
-            curves = plot_curves(trainer.history, os.path.join(trainer.output_dir, "curves.png"))
-            tracker.log_artifact(curves)
-            timeline_png = state.timeline.plot()
-            if timeline_png:
-                tracker.log_artifact(timeline_png)
-            profile = write_profile(trainer.output_dir, trainer.history, trainer.placement, cfg.runner.max_staleness,
-                                    f"{cfg.cluster.component_placement}; devices_per_rank "
-                                    f"{dict(cfg.cluster.devices_per_rank)}")
-            if profile:
-                tracker.log_artifact(profile)
+            artifacts = _write_artifacts(state)
         status = "KILLED" if result.stopped_by_signal else "FINISHED"
     except KeyboardInterrupt:
         status = "KILLED"
@@ -233,8 +240,7 @@ def run(cfg: Any) -> RunResult:
     print()
     if result.validation:
         print(f"final validation: {_format_validation(result.validation)}")
-    plots = {"curves": curves, "timeline": timeline_png, "profile": profile}
-    for line in summary_lines(state.record if state else None, _outputs(trainer, tracker, result, plots)):
+    for line in summary_lines(state.record if state else None, _outputs(trainer, tracker, result, artifacts)):
         print(line)
     if result.stopped_by_signal:
         print(f"Stopped on {result.stopped_by_signal} at step {result.steps}. Resume with the same command "
