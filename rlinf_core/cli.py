@@ -147,6 +147,7 @@ def config_show(recipe: str, overrides: Tuple[str, ...], show_fields: bool) -> N
     from rlinf_core.config import derive_sizes, load_config, to_container
     from rlinf_core.config.describe import format_fields
     from rlinf_core.cluster.ray_cluster import placement_for_cluster
+    from rlinf_core.flow.step import flow_summary
 
     cfg = load_config(recipe, overrides)
     if show_fields:
@@ -161,6 +162,8 @@ def config_show(recipe: str, overrides: Tuple[str, ...], show_fields: bool) -> N
     click.echo(yaml.safe_dump(placement.describe(), sort_keys=False).rstrip())
     click.echo("\n# derived sizes")
     click.echo(yaml.safe_dump(sizes.as_dict(), sort_keys=False).rstrip())
+    click.echo("\n# flow")
+    click.echo(yaml.safe_dump(flow_summary(cfg, placement), sort_keys=False).rstrip())
 
 
 @cli.command("new-task", context_settings=CONTEXT)

@@ -66,6 +66,8 @@ def test_config_show_prints_resolved_config_and_sizes(recipe):
     assert "baseline_decay: 0.9" in out.stdout
     assert "rollouts_per_step: 32" in out.stdout
     assert "mode: collocated" in out.stdout
+    assert "- 'rollout -> actor: responses (object references) (train_on)'" in out.stdout
+    assert "offload between phases: true" in out.stdout  # collocated, synchronous
     assert "# fields" not in out.stdout and "Decay of the running reward baseline." not in out.stdout
 
 

@@ -59,6 +59,17 @@ def offloads_between_phases(cfg: Any, placement: Any) -> bool:
     return choice == "on"
 
 
+def flow_summary(cfg: Any, placement: Any) -> Dict[str, Any]:
+    """How a step of this config runs (for ``rlinf config show``): its edges, overlap and offload."""
+    from rlinf_core.flow.graph import MATH_GRPO
+
+    return {
+        "edges": MATH_GRPO.describe().splitlines(),
+        "rollout overlaps training": cfg.runner.max_staleness > 0,
+        "offload between phases": offloads_between_phases(cfg, placement),
+    }
+
+
 class FlowStep:
     """Runs steps over launched worker groups; keeps the weights version and the batch sampled ahead."""
 
