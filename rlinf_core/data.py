@@ -256,13 +256,12 @@ class ScoredRows:
     shape: PartShape
     rewards: "torch.Tensor"  # float32 [rows]
     reward_components: Dict[str, "torch.Tensor"]
-    metrics: Dict[str, float] = field(default_factory=dict)  # the reward's counters (summed on cat)
 
     def __len__(self) -> int:
         return int(self.rewards.numel())
 
     def select(self, indices: Sequence[int]) -> "ScoredRows":
-        """The rows at ``indices``. Counters belong to the rows they were counted on, so they are dropped."""
+        """The rows at ``indices``, in that order."""
         import torch
 
         idx = torch.as_tensor(list(indices), dtype=torch.long)
@@ -271,23 +270,18 @@ class ScoredRows:
 
     @staticmethod
     def cat(parts: Sequence["ScoredRows"]) -> "ScoredRows":
-        """Rows of ``parts`` in order, counters summed; every part must name the same components."""
+        """Rows of ``parts`` in order; every part must name the same components."""
         import torch
 
         keys = set(parts[0].reward_components)
         for p in parts[1:]:
             if set(p.reward_components) != keys:
                 raise ValueError(f"reward components differ between parts: {sorted(keys)} vs {sorted(p.reward_components)}")
-        metrics: Dict[str, float] = {}
-        for p in parts:
-            for k, v in p.metrics.items():
-                metrics[k] = metrics.get(k, 0.0) + float(v)
         shape = PartShape(**{f.name: torch.cat([getattr(p.shape, f.name) for p in parts]) for f in fields(PartShape)})
         return ScoredRows(
             shape=shape,
             rewards=torch.cat([p.rewards for p in parts]),
             reward_components={k: torch.cat([p.reward_components[k] for p in parts]) for k in sorted(keys)},
-            metrics=metrics,
         )
 
 

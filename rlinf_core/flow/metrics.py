@@ -13,6 +13,9 @@ def merge_rewards(results: List[RewardResult]) -> RewardResult:
     scores = [s for r in results for s in r.scores]
     keys = set().union(*(r.components for r in results)) if results else set()
     components = {k: [v for r in results for v in r.components.get(k, [])] for k in keys}
+    short = sorted(k for k, v in components.items() if len(v) != len(scores))
+    if short:
+        raise ValueError(f"reward components {short} do not have one value per response in every reward call")
     metrics: Dict[str, float] = {}
     for r in results:
         for k, v in r.metrics.items():

@@ -71,11 +71,12 @@ class SampledBatch:
 
 @dataclass
 class _Generated:
-    """One generation batch: part references and the driver's view of each part."""
+    """One generation batch: part references, the driver's view of each part, and the batch's
+    timings and reward counters (summed over every reward call)."""
 
     parts: List[Any]
     scored: List[ScoredRows]
-    times: Dict[str, float]
+    counters: Dict[str, float]
 
 
 def generate_and_score(groups: Dict[str, Any], prompts: List[Example], group_size: int, step: int, seed: int) -> _Generated:
@@ -107,13 +108,16 @@ def generate_and_score(groups: Dict[str, Any], prompts: List[Example], group_siz
             if rows
         ]
     t1 = time.perf_counter()
-    scored = []
+    # Every reward call in part order, merged once: its scores are the parts' rows back to back.
+    merged = merge_rewards([res for r in requests for f in scoring[r] for res in f.wait()])
+    scored, start = [], 0
     for r in requests:
-        merged = merge_rewards([res for f in scoring[r] for res in f.wait()])
-        components = {k: _floats(v) for k, v in merged.components.items()}
-        scored.append(ScoredRows(shape_of[r], _floats(merged.scores), components, merged.metrics))
-    times = {"time/rollout": t1 - t0, "time/reward": time.perf_counter() - t1}
-    return _Generated(parts=[parts[r] for r in requests], scored=scored, times=times)
+        end = start + len(shape_of[r])
+        components = {k: _floats(v[start:end]) for k, v in merged.components.items()}
+        scored.append(ScoredRows(shape_of[r], _floats(merged.scores[start:end]), components))
+        start = end
+    counters = {"time/rollout": t1 - t0, "time/reward": time.perf_counter() - t1, **merged.metrics}
+    return _Generated(parts=[parts[r] for r in requests], scored=scored, counters=counters)
 
 
 def _floats(values: List[float]) -> Any:
@@ -152,7 +156,7 @@ def sample_step(
     while prompts is not None and generations < budget:
         gen = generate_and_score(groups, prompts, group_size, step, request_seed(run_seed, step, 0, generations))
         generations += 1
-        for k, v in {**gen.times, **ScoredRows.cat(gen.scored).metrics}.items():
+        for k, v in gen.counters.items():
             counters[k] = counters.get(k, 0.0) + float(v)
         parts.extend(gen.parts)
         scored.extend(gen.scored)
