@@ -26,7 +26,7 @@ import json
 import os
 import statistics
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from rlinf_core.errors import ConfigError
 from rlinf_core.flow.timeline import Span, busy_seconds, read_spans
@@ -103,17 +103,13 @@ def _median(values: List[float]) -> float:
 
 
 def _per_step(spans: List[Span], component: str, methods: tuple, steps: List[int]) -> Dict[int, Dict[int, float]]:
-    """{step: {rank: busy seconds in ``methods``}}."""
-    out: Dict[int, Dict[int, float]] = {s: {} for s in steps}
+    """{step: {rank: busy seconds in ``methods``}} (overlapping calls of a rank counted once)."""
+    calls: Dict[int, Dict[int, List[Tuple[float, float]]]] = {s: {} for s in steps}
     for s in spans:
-        if s.component == component and s.what in methods and s.step in out:
-            out[s.step].setdefault(s.rank, 0.0)
-    for step, ranks in out.items():
-        for rank in ranks:
-            mine = [(x.start, x.end) for x in spans
-                    if x.component == component and x.rank == rank and x.step == step and x.what in methods]
-            ranks[rank] = busy_seconds(mine, min(a for a, _ in mine), max(b for _, b in mine))
-    return out
+        if s.component == component and s.what in methods and s.step in calls:
+            calls[s.step].setdefault(s.rank, []).append((s.start, s.end))
+    return {step: {rank: busy_seconds(ivs, min(a for a, _ in ivs), max(b for _, b in ivs)) for rank, ivs in ranks.items()}
+            for step, ranks in calls.items()}
 
 
 def _component(spans: List[Span], history: List[Dict[str, float]], name: str, unit_metric: str, unit: str,

@@ -76,11 +76,10 @@ class CostModel:
         if len(pts) == 1:
             t0, s0 = pts[0]
             return s0 * (t0 / threads) ** self.alpha
-        for (t1, s1), (t2, s2) in zip(pts, pts[1:]):
-            if threads <= t2 or (t2, s2) == pts[-1]:
-                slope = math.log(s2 / s1) / math.log(t2 / t1)
-                return s1 * (threads / t1) ** slope
-        return pts[-1][1]  # unreachable: the loop returns on the last pair
+        # The pair of profiled thread counts around ``threads`` (the nearest pair outside them).
+        i = next((i for i in range(1, len(pts) - 1) if threads <= pts[i][0]), len(pts) - 1)
+        (t1, s1), (t2, s2) = pts[i - 1], pts[i]
+        return s1 * (threads / t1) ** (math.log(s2 / s1) / math.log(t2 / t1))
 
     def mean(self, attr: str, only_synchronous: bool = False, only_nonzero: bool = False) -> float:
         """``attr`` averaged over the profiles (those of synchronous runs, or those where it was measured)."""
