@@ -39,16 +39,13 @@ from math_tiny_learning import cpu_model  # noqa: E402
 from vs_trl import GROUP, PROMPTS, run_rlinf  # noqa: E402
 from vs_trl_workloads import WORKLOADS, prepare  # noqa: E402
 
+_COLLOCATED = {
+    "cluster.component_placement": "actor,rollout,reward: all",
+    "cluster.devices_per_rank": {"actor": 2, "rollout": 2, "reward": 2},
+}
 MODES: Dict[str, Dict[str, Any]] = {
-    "collocated": {
-        "cluster.component_placement": "actor,rollout,reward: all",
-        "cluster.devices_per_rank": {"actor": 2, "rollout": 2, "reward": 2},
-    },
-    "collocated, no offload": {
-        "cluster.component_placement": "actor,rollout,reward: all",
-        "cluster.devices_per_rank": {"actor": 2, "rollout": 2, "reward": 2},
-        "runner.offload_between_phases": "off",
-    },
+    "collocated": _COLLOCATED,
+    "collocated, no offload": {**_COLLOCATED, "runner.offload_between_phases": "off"},
     "disaggregated": {
         "cluster.component_placement": "rollout,reward: 0, actor: 1",
         "cluster.devices_per_rank": {"actor": 1, "rollout": 1, "reward": 1},

@@ -71,10 +71,11 @@ def process_memory() -> Dict[str, int]:
     found = {"rss": 0, "peak": 0}
     try:
         with open("/proc/self/status") as fh:
-            for line in fh:
-                key = {"VmRSS:": "rss", "VmHWM:": "peak"}.get(line.split(" ", 1)[0].split("\t")[0])
+            for line in fh:  # e.g. "VmRSS:\t  123456 kB"
+                name, _, value = line.partition(":")
+                key = {"VmRSS": "rss", "VmHWM": "peak"}.get(name)
                 if key:
-                    found[key] = int(line.split()[1]) * 1024
+                    found[key] = int(value.split()[0]) * 1024
     except OSError:
         pass
     return found
