@@ -38,7 +38,8 @@ from rlinf_core.flow.graph import MATH_GRPO
 from rlinf_core.flow.best import BEST_DIR, ValidationRecord, resolve_keep_best, write_best_info
 from rlinf_core.flow.assembly import assemble
 from rlinf_core.flow.pipeline import Prefetch
-from rlinf_core.flow.step import FlowStep, offloads_between_phases
+from rlinf_core.flow.step import FlowStep, offloads_between_phases, streams_while_sampling
+from rlinf_core.flow.streaming import check_streaming
 from rlinf_core.flow.validation import WorkerValidation
 from rlinf_core.interfaces.task import Example
 from rlinf_core.interfaces.train import TrainSetup
@@ -148,8 +149,11 @@ class Trainer:
         self.placement.require(list(self.graph.names))
         self.sizes: DerivedSizes = derive_sizes(cfg, self.placement)
         self.resumed_from = ckpt.resolve_resume(cfg.runner.resume, self.checkpoint_root)
+        check_streaming(cfg, self.algorithm, self.registry.get("train_backends", cfg.actor.backend, field_name="actor.backend"),
+                        self.sizes)
         self.flow = FlowStep(cfg, self.groups, self.algorithm, self.sizes, self.cursor,
-                             offload=offloads_between_phases(cfg, self.placement))
+                             offload=offloads_between_phases(cfg, self.placement),
+                             stream_early=streams_while_sampling(cfg, self.placement))
 
     def _placement(self) -> Any:
         """The placement, checked against what the run will get. Starts no Ray: an embedded Ray

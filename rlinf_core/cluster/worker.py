@@ -309,20 +309,23 @@ class WorkerGroup:
         refs = [a.call.remote(method, *args) for a, args in zip(self._actors, per_rank_args)]
         return GroupFuture(self.name, method, list(range(self.world_size)), refs)
 
-    def call_split(self, method: str, per_rank_args: Dict[int, Sequence[Any]]) -> Tuple[Dict[int, Any], GroupFuture]:
-        """Call ``method``, which returns ``(data, summary)``, on the ranks of ``per_rank_args``.
+    def call_split(self, method: str, calls: Sequence[Tuple[int, Sequence[Any]]]) -> Tuple[List[Any], GroupFuture]:
+        """Make ``calls`` ((rank, args) pairs; a rank may appear several times and runs its calls
+        in this order) of ``method``, which returns ``(data, summary)``.
 
-        The data stays in the object store: its references come back at once, to be passed on to
-        another group (which fetches them itself, one hop). The summaries come back as a future,
-        which raises as :meth:`GroupFuture.wait` does, naming this group's failing rank.
+        The data stays in the object store: its references come back at once, in call order, to
+        be passed on to another group (which fetches them itself, one hop). The summaries come
+        back as a future whose :meth:`GroupFuture.wait` lists them in call order and raises as
+        usual, naming this group's failing rank.
         """
-        data, summaries = {}, []
-        for r, args in per_rank_args.items():
+        data, summaries = [], []
+        for r, args in calls:
             if not 0 <= r < self.world_size:
                 raise IndexError(f"worker group '{self.name}' has ranks 0-{self.world_size - 1}, not {r}")
-            data[r], summary = self._actors[r].call.options(num_returns=2).remote(method, *args)
+            ref, summary = self._actors[r].call.options(num_returns=2).remote(method, *args)
+            data.append(ref)
             summaries.append(summary)
-        return data, GroupFuture(self.name, method, list(per_rank_args), summaries)
+        return data, GroupFuture(self.name, method, [r for r, _ in calls], summaries)
 
     def drain_spans(self) -> List[List[Tuple[str, float, float]]]:
         """Per rank, the (method, start, end) spans of its calls since the last drain (for the timeline)."""

@@ -79,6 +79,16 @@ class RunnerConfig:
         "0); off: never.",
         choices=("auto", "on", "off"),
     )
+    groups_per_part: int = doc(
+        0,
+        "Streaming within a step: each rollout rank generates its prompts in parts of this many prompt "
+        "groups, each scored as soon as it is generated, and the actor trains each part as it arrives "
+        "while the rollout generates the rest (when they have their own devices; on shared devices "
+        "after sampling), stepping the optimizer when the batch is complete. Every placement cuts the "
+        "work the same way, so results do not depend on it. Needs one update per step, advantages "
+        "computed per group and no dynamic sampling. 0: off (one part per rollout rank).",
+        ge=0,
+    )
     val_at_start: bool = doc(
         True, "Validate once before the first update (step 0), so the run's report compares start, best and final."
     )

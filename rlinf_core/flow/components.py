@@ -16,6 +16,7 @@ from rlinf_core.cluster.worker import Worker
 from rlinf_core.config.loader import build_config, section
 from rlinf_core.data import BatchPlan, PartShape, RolloutRequest, TrajectoryBatch
 from rlinf_core.flow.assembly import assemble
+from rlinf_core.flow.metrics import merge_rewards, scored_tensors
 from rlinf_core.interfaces.reward import RewardResult
 from rlinf_core.interfaces.train import TrainSetup
 from rlinf_core.plugins import get_registry
@@ -43,6 +44,12 @@ class RolloutWorker(Worker):
         """A training step's part: the responses (left in the object store for the reward and
         actor ranks) and their shape (for the driver)."""
         part = self.backend.generate(request)
+        expected = len(request.prompt_uids) * request.group_size
+        if len(part) != expected:
+            raise RuntimeError(
+                f"rollout backend '{type(self.backend).__name__}' returned {len(part)} responses for "
+                f"{len(request.prompt_uids)} prompts x group_size {request.group_size} = {expected}"
+            )
         if part.response_texts is None or len(part.response_texts) != len(part):
             raise RuntimeError(
                 f"rollout backend '{type(self.backend).__name__}' did not decode response_texts for every response"
@@ -114,6 +121,20 @@ class ActorWorker(Worker):
         object references from the rollout ranks; Ray fetches them into this process."""
         batch = assemble(parts, plan, self.algorithm)
         return self.backend.train_step(batch, self.algorithm, num_minibatches, recompute_logprobs)
+
+    def begin_streamed_step(self, recompute_logprobs: bool, num_seqs: int) -> None:
+        """Start a step trained part by part (:mod:`rlinf_core.flow.streaming`)."""
+        self.backend.begin_streamed_step(self.algorithm, recompute_logprobs, num_seqs)
+
+    def train_part(self, policy_version: int, shard: List[int], part: TrajectoryBatch, *scores: RewardResult) -> None:
+        """Train this rank's ``shard`` of one part, straight from the rollout and reward ranks:
+        ``scores`` are the reward calls' results on the part's rows, in row order."""
+        rewards, components = scored_tensors(merge_rewards(list(scores)))
+        plan = BatchPlan([(0, list(range(len(part))))], rewards, components, policy_version, shard)
+        self.backend.train_part(assemble([part], plan, self.algorithm))
+
+    def finish_streamed_step(self) -> Dict[str, float]:
+        return self.backend.finish_streamed_step()
 
     def offload(self) -> None:
         self.backend.offload()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import TYPE_CHECKING, Dict, List, Tuple
 
 from rlinf_core.data import ScoredRows
 from rlinf_core.interfaces.reward import RewardResult
+
+if TYPE_CHECKING:
+    import torch
 
 
 def merge_rewards(results: List[RewardResult]) -> RewardResult:
@@ -21,6 +24,15 @@ def merge_rewards(results: List[RewardResult]) -> RewardResult:
         for k, v in r.metrics.items():
             metrics[k] = metrics.get(k, 0.0) + float(v)
     return RewardResult(scores=scores, components=components, metrics=metrics)
+
+
+def scored_tensors(result: RewardResult) -> Tuple["torch.Tensor", Dict[str, "torch.Tensor"]]:
+    """A reward result's scores and components as float32 tensors: the driver's and the actor's
+    view of the same scores must be the same numbers."""
+    import torch
+
+    components = {k: torch.tensor(v, dtype=torch.float32) for k, v in result.components.items()}
+    return torch.tensor(result.scores, dtype=torch.float32), components
 
 
 def rollout_metrics(rows: ScoredRows) -> Dict[str, float]:

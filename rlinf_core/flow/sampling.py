@@ -26,9 +26,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from rlinf_core.data import BatchPlan, PartShape, Ragged, RolloutRequest, ScoredRows
+from rlinf_core.data import BatchPlan, Ragged, RolloutRequest, ScoredRows
 from rlinf_core.flow.assembly import group_numbers
-from rlinf_core.flow.metrics import merge_rewards, rollout_metrics
+from rlinf_core.flow.metrics import merge_rewards, rollout_metrics, scored_tensors
+from rlinf_core.flow.streaming import part_sizes
 from rlinf_core.interfaces.task import Example
 
 
@@ -51,14 +52,16 @@ def request_seed(run_seed: int, step: int, rank: int, generation: int = 0) -> in
 @dataclass
 class SampledBatch:
     """A step's scored batch as the driver holds it: references to the rollout parts (the
-    responses stay in the object store), what the driver knows of the kept rows, and which
-    rows of which parts make the batch."""
+    responses stay in the object store) and to each part's reward results, what the driver
+    knows of the kept rows, and which rows of which parts make the batch."""
 
-    parts: List[Any]  # ObjectRefs of the rollout ranks' TrajectoryBatch parts
+    parts: List[Any]  # ObjectRefs of the rollout parts (TrajectoryBatch), in batch order
     pieces: List[Tuple[int, List[int]]]  # (part index, rows), in batch order
     scored: ScoredRows  # the batch's rows, in batch order
     metrics: Dict[str, float] = field(default_factory=dict)
     policy_version: int = 0  # updates behind the weights that sampled it
+    part_rewards: List[List[Any]] = field(default_factory=list)  # per part, its reward results' ObjectRefs
+    fed: bool = False  # whether its parts already went to the actor as they were scored (streaming)
 
     def __len__(self) -> int:
         return len(self.scored)
@@ -68,62 +71,74 @@ class SampledBatch:
         return BatchPlan(list(self.pieces), self.scored.rewards, dict(self.scored.reward_components),
                          self.policy_version, shard)
 
+    def feed(self, feed: Any) -> None:
+        """Send every part to a streamed step's actor calls (:class:`~rlinf_core.flow.streaming.PartFeed`)."""
+        for part, rewards, (_, rows) in zip(self.parts, self.part_rewards, self.pieces):
+            feed.send(part, len(rows), rewards)
+        self.fed = True
+
 
 @dataclass
 class _Generated:
-    """One generation batch: part references, the driver's view of each part, and the batch's
-    timings and reward counters (summed over every reward call)."""
+    """One generation batch: part references, each part's reward result references, the
+    driver's view of each part, and the batch's timings and reward counters."""
 
     parts: List[Any]
+    part_rewards: List[List[Any]]
     scored: List[ScoredRows]
     counters: Dict[str, float]
 
 
-def generate_and_score(groups: Dict[str, Any], prompts: List[Example], group_size: int, step: int, seed: int) -> _Generated:
-    """One generation batch: rollout ranks sample ``group_size`` responses per prompt; each
-    rank's part goes straight to the reward ranks as soon as that rank finishes, while the
-    others still generate. The driver receives only shapes and scores. ``time/reward`` is the
-    scoring time left after the last rollout rank finished (what the step waited for)."""
-    rollout, reward = groups["rollout"], groups["reward"]
-    t0 = time.perf_counter()
-    requests: Dict[int, tuple] = {}
-    for r, chunk in enumerate(chunks(prompts, rollout.world_size)):
-        if chunk:
-            requests[r] = (RolloutRequest(
-                prompt_ids=Ragged.from_list([e.prompt_ids for e in chunk]),
-                prompt_uids=[e.uid for e in chunk],
-                answers=[e.answers for e in chunk],
+def rollout_calls(prompts: List[Example], world: int, groups_per_part: int, group_size: int, step: int,
+                  seed: int) -> List[Tuple[int, RolloutRequest]]:
+    """The generation batch's rollout calls in batch order: rank r gets the r-th share of the
+    prompts, in parts of ``groups_per_part`` prompts (0: one part), each with its own seed."""
+    calls = []
+    for r, share in enumerate(chunks(prompts, world)):
+        start = 0
+        for k, size in enumerate(part_sizes(len(share), groups_per_part) if share else []):
+            part = share[start : start + size]
+            start += size
+            calls.append((r, RolloutRequest(
+                prompt_ids=Ragged.from_list([e.prompt_ids for e in part]),
+                prompt_uids=[e.uid for e in part],
+                answers=[e.answers for e in part],
                 group_size=group_size,
                 step=step,
-                seed=seed + r,
-            ),)
-    parts, shapes = rollout.call_split("generate_part", requests)
-    shape_of: Dict[int, PartShape] = {}
-    scoring: Dict[int, List[Any]] = {}
-    for r, shape in shapes.as_completed():
-        shape_of[r] = shape
-        scoring[r] = [
-            reward.call("score_part", parts[r], rows, ranks=[k])
-            for k, rows in enumerate(chunks(list(range(len(shape))), reward.world_size))
-            if rows
-        ]
+                seed=seed + r + k * 104_729,  # part 0 keeps the one-part seeds
+            )))
+    return calls
+
+
+def generate_and_score(groups: Dict[str, Any], prompts: List[Example], group_size: int, step: int, seed: int,
+                       groups_per_part: int = 0, feed: Optional[Any] = None) -> _Generated:
+    """One generation batch. Every call is made at once: the rollout ranks' parts, the reward
+    calls that score each part (they run as soon as it exists, while later parts generate)
+    and, with ``feed``, the actor's training on each part. The driver receives only shapes
+    and scores. ``time/reward`` is the scoring time left after the last part was generated."""
+    rollout, reward = groups["rollout"], groups["reward"]
+    t0 = time.perf_counter()
+    calls = rollout_calls(prompts, rollout.world_size, groups_per_part, group_size, step, seed)
+    parts, shapes = rollout.call_split("generate_part", [(r, (request,)) for r, request in calls])
+    scoring: List[List[Any]] = []
+    for part, (_, request) in zip(parts, calls):
+        rows = len(request.prompt_uids) * group_size
+        scoring.append([reward.call("score_part", part, share, ranks=[k])
+                        for k, share in enumerate(chunks(list(range(rows)), reward.world_size)) if share])
+        if feed is not None:
+            feed.send(part, rows, [f.refs[0] for f in scoring[-1]])
+    part_shapes = shapes.wait()
     t1 = time.perf_counter()
-    # Every reward call in part order, merged once: its scores are the parts' rows back to back.
-    merged = merge_rewards([res for r in requests for f in scoring[r] for res in f.wait()])
-    scored, start = [], 0
-    for r in requests:
-        end = start + len(shape_of[r])
-        components = {k: _floats(v[start:end]) for k, v in merged.components.items()}
-        scored.append(ScoredRows(shape_of[r], _floats(merged.scores[start:end]), components))
-        start = end
-    counters = {"time/rollout": t1 - t0, "time/reward": time.perf_counter() - t1, **merged.metrics}
-    return _Generated(parts=[parts[r] for r in requests], scored=scored, counters=counters)
-
-
-def _floats(values: List[float]) -> Any:
-    import torch
-
-    return torch.tensor(values, dtype=torch.float32)
+    scored, counters = [], {}
+    for shape, futures in zip(part_shapes, scoring):
+        merged = merge_rewards([res for f in futures for res in f.wait()])
+        rewards, components = scored_tensors(merged)
+        scored.append(ScoredRows(shape, rewards, components))
+        for k, v in merged.metrics.items():
+            counters[k] = counters.get(k, 0.0) + v
+    counters.update({"time/rollout": t1 - t0, "time/reward": time.perf_counter() - t1})
+    return _Generated(parts=parts, part_rewards=[[f.refs[0] for f in fs] for fs in scoring], scored=scored,
+                      counters=counters)
 
 
 def _group_rows(group_ids: Any) -> List[List[int]]:
@@ -142,11 +157,17 @@ def sample_step(
     group_size: int,
     run_seed: int,
     step: int,
+    groups_per_part: int = 0,
+    feed: Optional[Any] = None,
 ) -> SampledBatch:
-    """The step's scored batch of ``len(first_prompts)`` groups (see the module docstring)."""
+    """The step's scored batch of ``len(first_prompts)`` groups (see the module docstring).
+    With ``feed`` (a streamed step; no dynamic sampling) each part goes to the actor as it is scored."""
     wanted = len(first_prompts)
     budget = max(1, int(algorithm.max_generation_batches))
+    if feed is not None and budget > 1:
+        raise ValueError("a streamed step cannot use dynamic sampling: its prompts must be fixed in advance")
     parts: List[Any] = []
+    part_rewards: List[List[Any]] = []
     scored: List[ScoredRows] = []
     kept: List[Tuple[int, List[int]]] = []
     rejected: List[Tuple[int, List[int]]] = []
@@ -154,11 +175,13 @@ def sample_step(
     prompts: Optional[List[Example]] = first_prompts
     generations = 0
     while prompts is not None and generations < budget:
-        gen = generate_and_score(groups, prompts, group_size, step, request_seed(run_seed, step, 0, generations))
+        gen = generate_and_score(groups, prompts, group_size, step, request_seed(run_seed, step, 0, generations),
+                                 groups_per_part, feed)
         generations += 1
         for k, v in gen.counters.items():
             counters[k] = counters.get(k, 0.0) + float(v)
         parts.extend(gen.parts)
+        part_rewards.extend(gen.part_rewards)
         scored.extend(gen.scored)
         if budget == 1:
             break
@@ -185,4 +208,5 @@ def sample_step(
         metrics["rollout/rejected_groups"] = float(len(rejected))
         metrics["rollout/dynamic_sampling_filled"] = float(max(0, wanted - len(kept)))
         metrics["rollout/rewards_all_generated"] = float(generated.rewards.mean())
-    return SampledBatch(parts=parts, pieces=pieces, scored=batch_rows, metrics=metrics)
+    return SampledBatch(parts=parts, pieces=pieces, scored=batch_rows, metrics=metrics, part_rewards=part_rewards,
+                        fed=feed is not None)

@@ -27,6 +27,7 @@ from rlinf_core.errors import ConfigError
 from rlinf_core.flow.data_cursor import DataCursor
 from rlinf_core.flow.pipeline import Prefetch
 from rlinf_core.flow.sampling import SampledBatch, sample_step
+from rlinf_core.flow.streaming import PartFeed
 from rlinf_core.interfaces.task import Example
 
 
@@ -67,16 +68,25 @@ def flow_summary(cfg: Any, placement: Any) -> Dict[str, Any]:
         "edges": MATH_GRPO.describe().splitlines(),
         "rollout overlaps training": cfg.runner.max_staleness > 0,
         "offload between phases": offloads_between_phases(cfg, placement),
+        "streams parts into the actor": streams_while_sampling(cfg, placement),
     }
+
+
+def streams_while_sampling(cfg: Any, placement: Any) -> bool:
+    """Whether the actor trains a step's parts while the rollout generates the rest: streaming is
+    on and the actor has devices of its own (on shared ones the parts go to it after sampling)."""
+    return cfg.runner.groups_per_part > 0 and not placement.share_devices("rollout", "actor")
 
 
 class FlowStep:
     """Runs steps over launched worker groups; keeps the weights version and the batch sampled ahead."""
 
     def __init__(self, cfg: Any, groups: Dict[str, Any], algorithm: Any, sizes: DerivedSizes, cursor: DataCursor,
-                 offload: bool = False):
+                 offload: bool = False, stream_early: bool = False):
         self.cfg, self.groups, self.algorithm, self.sizes, self.cursor = cfg, groups, algorithm, sizes, cursor
         self.offload = offload
+        self.streams = cfg.runner.groups_per_part > 0  # one update per step, trained part by part
+        self.stream_early = stream_early and self.streams  # ... while the rollout still generates
         self.prefetch = Prefetch()
         self.weights_version = 0  # updates behind the rollout's weights (= the last synced step)
         self.last: Optional[SampledBatch] = None  # the last trained batch's references (for inspection)
@@ -87,16 +97,18 @@ class FlowStep:
         times: Dict[str, float] = {}
         t0 = time.perf_counter()
         sampled = self.prefetch.take(step)
+        feed: Optional[PartFeed] = None
         if sampled is None:
             if prompts is None:
                 raise ValueError(f"step {step}: no prompts given and no batch sampled ahead")
-            sampled = self.sample(step, prompts)
+            feed = self._feed(step, len(prompts) * self.cfg.algorithm.group_size, 0) if self.stream_early else None
+            sampled = self.sample(step, prompts, feed)
         self.last = sampled
         staleness = self.weights_version - sampled.policy_version
         t1 = time.perf_counter()
         if self.offload:
             self._swap(release="rollout", restore="actor")
-        training = self._train(step, sampled, recompute=self.cfg.algorithm.recompute_logprobs and staleness == 0)
+        training = self._train(step, sampled, staleness, feed)
         if prefetch_next:
             self.prefetch.fill(step + 1, self.cursor, self.sample)
             times["time/prefetch"] = time.perf_counter() - t1
@@ -113,17 +125,30 @@ class FlowStep:
         metrics.update(self._memory())
         return metrics
 
-    def sample(self, step: int, prompts: List[Example]) -> SampledBatch:
-        """The step's scored batch (by reference), tagged with the weights version that sampled it."""
+    def sample(self, step: int, prompts: List[Example], feed: Optional[PartFeed] = None) -> SampledBatch:
+        """The step's scored batch (by reference), tagged with the weights version that sampled it;
+        with ``feed``, each part also goes to the actor as soon as it is scored."""
         cfg = self.cfg
         sampled = sample_step(self.groups, self.algorithm, prompts, self.cursor.next, cfg.algorithm.group_size,
-                              cfg.runner.seed, step)
+                              cfg.runner.seed, step, cfg.runner.groups_per_part, feed)
         sampled.policy_version = self.weights_version
         return sampled
 
-    def _train(self, step: int, sampled: SampledBatch, recompute: bool) -> Any:
-        """Start every actor rank on its shard; the ranks fetch the parts themselves.
-        Stale samples keep the rollout's log-probs as the behaviour policy in the ratio."""
+    def _feed(self, step: int, num_seqs: int, staleness: int) -> PartFeed:
+        """A streamed step's actor calls. Stale samples keep the rollout's log-probs as the behaviour policy."""
+        recompute = self.cfg.algorithm.recompute_logprobs and staleness == 0
+        return PartFeed(self.groups["actor"], recompute, num_seqs, self.weights_version - staleness,
+                        self.cfg.runner.seed, step)
+
+    def _train(self, step: int, sampled: SampledBatch, staleness: int, feed: Optional[PartFeed] = None) -> Any:
+        """Start every actor rank on its shard; the ranks fetch the parts themselves. A streamed
+        step whose parts did not go to the actor while sampling gets them now, the same calls."""
+        if self.streams:
+            if feed is None:
+                feed = self._feed(step, len(sampled), staleness)
+                sampled.feed(feed)
+            return feed.finish()
+        recompute = self.cfg.algorithm.recompute_logprobs and staleness == 0
         actor = self.groups["actor"]
         shards = actor_shards(len(sampled), self.cfg.actor.global_batch_size, actor.world_size, self.cfg.runner.seed, step)
         minibatches = self.sizes.minibatches_per_epoch

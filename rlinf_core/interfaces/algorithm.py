@@ -123,6 +123,22 @@ class Algorithm(ABC):
         raise NotImplementedError(f"{type(self).__name__} sets needs_token_advantages but has no token_advantages")
 
     @property
+    def advantages_per_group(self) -> bool:
+        """Whether :meth:`compute_advantages` over a batch holding some whole prompt groups gives
+        their rows the values it gives them over the whole step's batch (no statistic across
+        groups). The flow may then stream a step's parts into the actor as they are scored
+        (``runner.groups_per_part``). Default False: only claim it when it is true."""
+        return False
+
+    @property
+    def loss_divides_by_num_tokens(self) -> Optional[bool]:
+        """How :meth:`compute_loss` uses ``LossInputs.num_tokens``: True, exactly as a divisor
+        of the whole loss (a token mean); False, not at all; None (the default), unknown.
+        A backend training parts before the step's token count is known (streaming) needs
+        True or False: with True it divides the accumulated gradient by the count at the end."""
+        return None
+
+    @property
     def max_generation_batches(self) -> int:
         """Dynamic sampling (DAPO): how many rollout batches one step may draw to fill its batch with kept groups; 1 = off."""
         return 1

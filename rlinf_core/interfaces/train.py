@@ -55,6 +55,23 @@ class TrainBackend(ABC):
         are used). Returns metrics reduced over ranks (``train/*``).
         """
 
+    # -- streaming (runner.groups_per_part): one update per step, trained part by part ----------
+    def begin_streamed_step(self, algorithm: "Algorithm", recompute_logprobs: bool, num_seqs: int) -> None:
+        """Start a one-update step whose rows arrive in parts (:meth:`train_part`), before the
+        step's token count is known. ``num_seqs`` is the step's sequence count over all ranks.
+        Backends that cannot stream leave this unimplemented; the flow then refuses
+        ``runner.groups_per_part`` when it validates the config."""
+        raise NotImplementedError(f"train backend {type(self).__name__} does not train streamed steps")
+
+    def train_part(self, batch: TrajectoryBatch) -> None:
+        """Forward/backward over this rank's rows of one part (advantages set), accumulating
+        gradients; parts come in the same fixed order in every placement."""
+        raise NotImplementedError(f"train backend {type(self).__name__} does not train streamed steps")
+
+    def finish_streamed_step(self) -> Dict[str, float]:
+        """The step's update from the accumulated gradients; metrics as :meth:`train_step`'s."""
+        raise NotImplementedError(f"train backend {type(self).__name__} does not train streamed steps")
+
     def offload(self) -> None:
         """Release what training needs and generation does not (optimizer state, gradients) while the
         rollout generates on the same devices (``runner.offload_between_phases``; default: nothing)."""

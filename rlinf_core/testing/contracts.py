@@ -858,6 +858,14 @@ class _ProbeAlgorithm(Algorithm):
 
         super().__init__(AlgorithmConfig(name="contract-probe"))
 
+    @property
+    def advantages_per_group(self) -> bool:
+        return True
+
+    @property
+    def loss_divides_by_num_tokens(self) -> Optional[bool]:
+        return True
+
     def compute_advantages(self, batch: "TrajectoryBatch") -> "torch.Tensor":
         import torch
 

@@ -56,6 +56,16 @@ class GRPO(Algorithm):
         c = self.config
         return c.kl_beta == 0 and c.entropy_coef == 0 and not self._microbatch_early_stop
 
+    @property
+    def advantages_per_group(self) -> bool:
+        # Group-relative advantages look only inside each group; the batch normalisation does not.
+        return not self.config.normalize_advantages
+
+    @property
+    def loss_divides_by_num_tokens(self) -> Optional[bool]:
+        # Every loss_agg but token-mean divides by sequences (and a constant), never by tokens.
+        return self.config.loss_agg == "token-mean"
+
     # -- advantages -----------------------------------------------------------------------
     def compute_advantages(self, batch: TrajectoryBatch) -> torch.Tensor:
         if batch.rewards is None:

@@ -74,6 +74,10 @@ class ReinforcePP(GRPO):
     def zero_advantage_is_inert(self) -> bool:
         return False
 
+    @property
+    def advantages_per_group(self) -> bool:
+        return False  # the token advantages are whitened over the step's batch
+
     def compute_advantages(self, batch: TrajectoryBatch) -> torch.Tensor:
         if batch.rewards is None:
             raise ValueError("ReinforcePP.compute_advantages needs batch.rewards (score the batch first)")

@@ -32,6 +32,7 @@ from rlinf_torch.packing import pack, token_logprobs_and_entropy
 from rlinf_torch.prefix import shared_prompt_forward
 from rlinf_torch.schedule import lr_factor
 from rlinf_torch.step import TrainStep
+from rlinf_torch.stream import StreamedStep
 
 
 @dataclass
@@ -92,6 +93,7 @@ class TorchTrainBackend(TrainBackend):
             and not (c.strategy == "fsdp2" and self.world_size > 1)
         )
         self.reference = None
+        self._streamed: Optional[StreamedStep] = None  # a step trained part by part, between begin and finish
         if setup.keep_reference:
             self.reference = copy.deepcopy(model).eval().requires_grad_(False)
         self.model = D.wrap(model, c.strategy, self.device)
@@ -211,6 +213,25 @@ class TorchTrainBackend(TrainBackend):
         if n % num_minibatches:
             raise ValueError(f"{n} sequences on rank {self.rank} do not split into {num_minibatches} minibatches")
         return TrainStep(self, batch, algorithm, recompute_logprobs).run(num_minibatches)
+
+    def begin_streamed_step(self, algorithm, recompute_logprobs: bool, num_seqs: int) -> None:
+        """See :mod:`rlinf_torch.stream`."""
+        if self.config.num_epochs != 1:
+            raise ValueError(f"a streamed step makes one update: actor.num_epochs is {self.config.num_epochs}, not 1")
+        self._streamed = StreamedStep(self, algorithm, recompute_logprobs, num_seqs)
+
+    def train_part(self, batch: TrajectoryBatch) -> None:
+        if self._streamed is None:
+            raise RuntimeError("train_part outside a streamed step: call begin_streamed_step first")
+        if batch.advantages is None:
+            raise ValueError("train_part needs batch.advantages (compute them with the algorithm first)")
+        self._streamed.add(batch)
+
+    def finish_streamed_step(self) -> Dict[str, float]:
+        if self._streamed is None:
+            raise RuntimeError("finish_streamed_step outside a streamed step: call begin_streamed_step first")
+        streamed, self._streamed = self._streamed, None
+        return streamed.finish()
 
     # -- weights out ----------------------------------------------------------------------
     def state_dict_for_rollout(self) -> Dict[str, torch.Tensor]:

@@ -69,6 +69,7 @@ class TrainStep:
         self.ref: Optional[Ragged] = None
         self.token_advantages: Optional[List[torch.Tensor]] = None
         self.updated = False  # whether the optimizer has stepped in this train_step
+        self.passes = 0  # forward/backward passes run (stand-ins included)
 
     def run(self, num_minibatches: int) -> Dict[str, float]:
         b, n = self.b, len(self.batch)
@@ -142,17 +143,17 @@ class TrainStep:
         totals = D.all_reduce(torch.tensor([local_tokens, float(len(rows))], dtype=torch.float64))
         norms = _Norms(tokens=float(totals[0]), seqs=float(totals[1]))
         sums = MetricSums()
+        inert = self.accumulate(rows, norms, sums)
+        return reduce_minibatch(sums, inert)
+
+    def accumulate(self, rows: List[int], norms: _Norms, sums: MetricSums, min_passes: int = 1) -> int:
+        """Forward/backward over ``rows``, gradients added to the model's; the inert rows are
+        counted in the metrics, not trained. Returns how many were inert."""
         inert = [i for i in rows if i in self.inert]
         if self.skips_inert:
             self._inert_metrics(inert, norms, sums)
-        self._train_micro_batches(rows, [i for i in rows if i not in self.inert], norms, sums)
-        stats, weights = sums.reduce(lambda t, op: D.all_reduce(t, op=op))
-        fallback = stats.pop(_STANDIN_ENTROPY, 0.0)
-        if weights.get("train/entropy_loss", 0.0) == 0.0:  # nothing trained on any rank
-            stats["train/entropy_loss"] = fallback
-            weights["train/entropy_loss"] = weights.get(_STANDIN_ENTROPY, 0.0)
-        weights["_inert_sequences"] = float(len(inert))
-        return stats, weights
+        self._train_micro_batches(rows, [i for i in rows if i not in self.inert], norms, sums, min_passes)
+        return len(inert)
 
     def _inert_metrics(self, inert: List[int], norms: _Norms, sums: MetricSums) -> None:
         """The loss metrics of the inert rows, counted as if they had been trained on."""
@@ -184,13 +185,17 @@ class TrainStep:
         # An inert row's loss is 0; its tokens still weigh in every loss metric's mean.
         sums.add({**out.metrics, "train/loss": 0.0}, float(inputs.logprobs.numel()))
 
-    def _train_micro_batches(self, rows: List[int], active: List[int], norms: _Norms, sums: MetricSums) -> None:
+    def _train_micro_batches(
+        self, rows: List[int], active: List[int], norms: _Norms, sums: MetricSums, min_passes: int = 1
+    ) -> None:
         b, batch = self.b, self.batch
         micro = b._micro_batches(batch, active)
-        # At least one pass: when every sequence is inert, a zero-weighted stand-in gives the
-        # optimizer exact zero gradients (AdamW still moves on its moments; a missing gradient
-        # would be skipped) and registers the metric names.
-        count = max(b._same_count(len(micro)), 1)
+        # At least one pass (unless a streamed step will run it at its end): when every
+        # sequence is inert, a zero-weighted stand-in gives the optimizer exact zero gradients
+        # (AdamW still moves on its moments; a missing gradient would be skipped) and
+        # registers the metric names.
+        count = max(b._same_count(len(micro)), min_passes)
+        self.passes += count
         for j in range(count):
             real = j < len(micro)
             mrows = micro[j] if real else rows[:1]  # a zero-weighted stand-in keeps the ranks in step
@@ -239,42 +244,63 @@ class TrainStep:
 
     # -- after a minibatch ----------------------------------------------------------------
     def _apply_update(self, stats: Dict[str, float], grad_norms: List[float]) -> str:
-        """Step the optimizer on the accumulated gradient, unless the algorithm or a non-finite norm says no."""
-        b = self.b
-        if self.algorithm.skip_update(stats):
-            b.optimizer.zero_grad(set_to_none=True)
-            return "early_stopped"
-        clip = b.config.optim.clip_grad or float("inf")
-        norm = torch.nn.utils.clip_grad_norm_(b.model.parameters(), clip)
-        norm = float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)
-        if not math.isfinite(norm):
-            b.optimizer.zero_grad(set_to_none=True)
-            return "skipped"
-        grad_norms.append(norm)
-        b.optimizer.step()
-        b.scheduler.step()
-        b.optimizer.zero_grad(set_to_none=True)
-        return "updates"
+        return apply_update(self.b, self.algorithm, stats, grad_norms)
 
     def _step_metrics(self, sums: MetricSums, counts: Dict[str, float], grad_norms: List[float]) -> Dict[str, float]:
-        b, batch = self.b, self.batch
-        metrics = sums.reduce()[0]
-        metrics["train/grad_norm"] = sum(grad_norms) / len(grad_norms) if grad_norms else 0.0
-        metrics["train/lr"] = b.scheduler.get_last_lr()[0]
-        metrics["train/early_stopped_minibatches"] = float(counts["early_stopped"])
-        metrics["train/skipped_updates"] = float(counts["skipped"])
-        metrics["train/optimizer_steps"] = float(counts["updates"])
-        # Sequences not trained on because their zero advantage makes them inert (per rank, per epoch summed).
-        metrics["train/skipped_zero_advantage_seqs"] = float(counts["inert"])
-        # Same weights, same tokens: a large gap means the rollout and the trainer disagree
-        # (precision, sampling settings, weight sync) and the importance ratios are off.
-        gap = torch.tensor(0.0)
-        if self.recompute:
-            gaps = [
-                (o - batch.response_logprobs[i]).abs().max() for i, o in enumerate(self.old) if o is not None and o.numel()
-            ]
-            gap = torch.stack(gaps).max() if gaps else gap
-        metrics["train/rollout_logprob_diff_max"] = float(
-            D.all_reduce(gap.reshape(1).double(), op=torch.distributed.ReduceOp.MAX)[0]
-        )
-        return metrics
+        return step_metrics(self.b, sums, counts, grad_norms, self.local_logprob_gap())
+
+    def local_logprob_gap(self) -> float:
+        """Largest |recomputed - rollout| old log-prob on this rank (0 without recomputation)."""
+        if not self.recompute:
+            return 0.0
+        batch = self.batch
+        gaps = [float((o - batch.response_logprobs[i]).abs().max()) for i, o in enumerate(self.old) if o is not None and o.numel()]
+        return max(gaps, default=0.0)
+
+
+def apply_update(b: "TorchTrainBackend", algorithm: "Algorithm", stats: Dict[str, float], grad_norms: List[float]) -> str:
+    """Step the optimizer on the accumulated gradient, unless the algorithm or a non-finite norm says no."""
+    if algorithm.skip_update(stats):
+        b.optimizer.zero_grad(set_to_none=True)
+        return "early_stopped"
+    clip = b.config.optim.clip_grad or float("inf")
+    norm = torch.nn.utils.clip_grad_norm_(b.model.parameters(), clip)
+    norm = float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)
+    if not math.isfinite(norm):
+        b.optimizer.zero_grad(set_to_none=True)
+        return "skipped"
+    grad_norms.append(norm)
+    b.optimizer.step()
+    b.scheduler.step()
+    b.optimizer.zero_grad(set_to_none=True)
+    return "updates"
+
+
+def step_metrics(
+    b: "TorchTrainBackend", sums: MetricSums, counts: Dict[str, float], grad_norms: List[float], gap: float
+) -> Dict[str, float]:
+    """A step's ``train/*`` metrics; ``gap`` is this rank's largest recomputed-vs-rollout log-prob gap."""
+    metrics = sums.reduce()[0]
+    metrics["train/grad_norm"] = sum(grad_norms) / len(grad_norms) if grad_norms else 0.0
+    metrics["train/lr"] = b.scheduler.get_last_lr()[0]
+    metrics["train/early_stopped_minibatches"] = float(counts["early_stopped"])
+    metrics["train/skipped_updates"] = float(counts["skipped"])
+    metrics["train/optimizer_steps"] = float(counts["updates"])
+    # Sequences not trained on because their zero advantage makes them inert (per rank, per epoch summed).
+    metrics["train/skipped_zero_advantage_seqs"] = float(counts["inert"])
+    # Same weights, same tokens: a large gap means the rollout and the trainer disagree
+    # (precision, sampling settings, weight sync) and the importance ratios are off.
+    metrics["train/rollout_logprob_diff_max"] = float(
+        D.all_reduce(torch.tensor([gap], dtype=torch.float64), op=torch.distributed.ReduceOp.MAX)[0]
+    )
+    return metrics
+
+def reduce_minibatch(sums: MetricSums, inert: int) -> Tuple[Dict[str, float], Dict[str, float]]:
+    """A minibatch's metrics reduced over ranks, each metric's weight, and its inert sequence count."""
+    stats, weights = sums.reduce(lambda t, op: D.all_reduce(t, op=op))
+    fallback = stats.pop(_STANDIN_ENTROPY, 0.0)
+    if weights.get("train/entropy_loss", 0.0) == 0.0:  # nothing trained on any rank
+        stats["train/entropy_loss"] = fallback
+        weights["train/entropy_loss"] = weights.get(_STANDIN_ENTROPY, 0.0)
+    weights["_inert_sequences"] = float(inert)
+    return stats, weights
