@@ -1,4 +1,4 @@
-"""Flow modes on 2 cores: collocated vs disaggregated vs disaggregated with bounded staleness.
+"""Flow modes on 2 cores: collocated vs disaggregated, streamed within a step or with bounded staleness.
 
     python benchmarks/flow_modes.py --out /tmp/flow-modes [--workloads tiny small] [--seeds 1 2 3] [--steps 20]
 
@@ -10,6 +10,9 @@ update over the 128 samples, same SFT starts; prepared under ``--cache``). Modes
   trains (``runner.offload_between_phases: auto``); ``collocated, no offload`` keeps them;
 - ``disaggregated``: rollout and reward on core 0, the actor on core 1 (1-thread ranks),
   synchronous steps, so each side waits for the other;
+- ``disaggregated, streamed``: the same placement with ``runner.groups_per_part: 2``: each
+  rollout call generates 2 prompt groups, scored and trained as soon as they exist, while the
+  rollout generates the rest (``rlinf_core/flow/streaming.py``); on-policy, one update per step;
 - ``disaggregated, staleness 1``: the same placement with ``runner.max_staleness: 1``: the
   next step's batch is sampled while the actor trains (``rlinf_core/flow/pipeline.py``);
 - ``hybrid, staleness 1``: the actor keeps both cores (a 2-thread rank), the rollout and
@@ -49,6 +52,11 @@ MODES: Dict[str, Dict[str, Any]] = {
     "disaggregated": {
         "cluster.component_placement": "rollout,reward: 0, actor: 1",
         "cluster.devices_per_rank": {"actor": 1, "rollout": 1, "reward": 1},
+    },
+    "disaggregated, streamed": {
+        "cluster.component_placement": "rollout,reward: 0, actor: 1",
+        "cluster.devices_per_rank": {"actor": 1, "rollout": 1, "reward": 1},
+        "runner.groups_per_part": 2,
     },
     "disaggregated, staleness 1": {
         "cluster.component_placement": "rollout,reward: 0, actor: 1",

@@ -1,8 +1,10 @@
 """The sampling phase of a step: prompts -> rollout ranks -> reward ranks -> a scored batch.
 
-The responses never pass through the driver: each rollout rank returns its part to the
-object store and only the part's shape (lengths, group ids) to the driver; the reward ranks
-fetch the part themselves and return scores. The driver ends up with a :class:`SampledBatch`
+The responses never pass through the driver: each rollout call returns its part to the
+object store and only the part's shape (lengths, group ids) to the driver; the reward calls,
+made at the same time with the part's reference, fetch it themselves as soon as it exists
+and return scores. A rank's share is one part, or several with ``runner.groups_per_part``
+(each part then also goes to the actor as it is scored: :mod:`rlinf_core.flow.streaming`). The driver ends up with a :class:`SampledBatch`
 of part references plus a few numbers per response, which is what the actor ranks need to
 fetch and assemble the batch themselves (:mod:`rlinf_core.flow.assembly`).
 
