@@ -27,21 +27,24 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from math_tiny_learning import cpu_model  # noqa: E402
-from vs_trl import run_rlinf  # noqa: E402
+from vs_trl import PROMPTS, run_rlinf  # noqa: E402
 from vs_trl_workloads import WORKLOADS, prepare  # noqa: E402
 
+from rlinf_core.flow.streaming import part_sizes  # noqa: E402
 from rlinf_core.plan.candidates import candidates, layouts_of  # noqa: E402
 from rlinf_core.plan.profile import load_profile  # noqa: E402
 from rlinf_core.plan.simulate import CostModel, predict  # noqa: E402
 
 PROFILED = ("collocated", "disaggregated 1+1")  # what `rlinf plan` profiles on 2 cores
+STREAM_GROUPS = 2  # what `rlinf plan` tries for 16 prompts per step: 8 parts
 
 
 def measure(workload: str, cand: Any, seed: int, steps: int, cache: str, out: str) -> Dict[str, Any]:
     run_out = os.path.join(out, f"{workload}-{cand.label.replace(' ', '_').replace(',', '').replace('(', '').replace(')', '')}")
     shutil.rmtree(run_out, ignore_errors=True)
     extra = {"cluster.component_placement": cand.component_placement,
-             "cluster.devices_per_rank": dict(cand.devices_per_rank), "runner.max_staleness": cand.max_staleness}
+             "cluster.devices_per_rank": dict(cand.devices_per_rank), "runner.max_staleness": cand.max_staleness,
+             "runner.groups_per_part": cand.groups_per_part}
     try:
         result = run_rlinf(WORKLOADS[workload], prepare(workload, cache), seed, steps, run_out, extra)
     except RuntimeError as exc:  # a candidate the workload's sizes do not allow: `rlinf plan` lists it as a misfit
@@ -52,16 +55,17 @@ def measure(workload: str, cand: Any, seed: int, steps: int, cache: str, out: st
 
 
 def evaluate(workload: str, seed: int, steps: int, warmup: int, cache: str, out: str) -> List[Dict[str, Any]]:
-    runs = {c.label: measure(workload, c, seed, steps, cache, out) for c in candidates(2)}
+    runs = {c.label: measure(workload, c, seed, steps, cache, out) for c in candidates(2, STREAM_GROUPS)}
     model = CostModel([load_profile(runs[label]["run_dir"]) for label in PROFILED])
     rows = []
-    for cand in candidates(2):
+    for cand in candidates(2, STREAM_GROUPS):
         if "misfit" in runs[cand.label]:
             print(f"{workload}: {cand.label} does not fit: {runs[cand.label]['misfit']}")
             continue
         lay = layouts_of(cand, 2)
         shares = bool(set(lay["rollout"].devices) & set(lay["actor"].devices))
-        pred = predict(model, lay, cand.max_staleness, offload=shares and cand.max_staleness == 0)
+        parts = len(part_sizes(PROMPTS // lay["rollout"].ranks, cand.groups_per_part))
+        pred = predict(model, lay, cand.max_staleness, offload=shares and cand.max_staleness == 0, parts=parts)
         # The last step drains the pipeline (no sampling ahead): leave it out with the warm-up.
         measured = statistics.median(runs[cand.label]["walls"][warmup:-1])
         rows.append({"workload": workload, "candidate": cand.label, "profiled": cand.label in PROFILED,

@@ -67,6 +67,17 @@ def test_thread_scaling_is_interpolated_in_log_log_and_assumed_from_one_point(mo
     assert any("one thread count" in note for note in single.notes)
 
 
+def test_streamed_steps_pipeline_their_parts_on_separate_devices(model):
+    split = {"rollout": lay(1, 1, [0]), "reward": lay(1, 1, [0]), "actor": lay(1, 1, [1])}
+    # 4 parts: the rollout's 10.1 s (with scoring) and the actor's 10 s in quarters, 2.525 s and
+    # 2.5 s: the first part's generation, three more at the rollout's pace, the last part's training.
+    pred = predict(model, split, 0, offload=False, parts=4)
+    assert pred.step_s == pytest.approx(2.525 + 3 * 2.525 + 2.5 + 0.25) and pred.bottleneck == "rollout"
+    # On shared devices the parts go to the actor after sampling: the synchronous sum.
+    both = {"rollout": lay(1, 2, [0, 1]), "reward": lay(1, 2, [0, 1]), "actor": lay(1, 2, [0, 1])}
+    assert predict(model, both, 0, offload=False, parts=4).step_s == pytest.approx(6 + 0.1 + 6 + 0.25)
+
+
 def test_candidates_on_two_devices_and_their_ranking(model):
     labels = [c.label for c in candidates(2)]
     assert labels == ["collocated", "collocated, 2 ranks each", "disaggregated 1+1", "disaggregated 1+1, staleness 1",
@@ -77,6 +88,12 @@ def test_candidates_on_two_devices_and_their_ranking(model):
     assert ranked == [("collocated, 2 ranks each", 10.35), ("disaggregated 1+1, staleness 1", 10.35),
                       ("collocated", 12.35), ("hybrid (rollout 1, actor 2), staleness 1", 16.35),
                       ("disaggregated 1+1", 20.35)]
+    # Streamed candidates when the recipe can stream: 16 prompts in parts of 2 on one rollout rank,
+    # 8 parts of 1.2625 s and 1.25 s: 1.2625 + 7 x 1.2625 + 1.25 + 0.25.
+    streamed = dict((c.label, (c, p)) for c, p in rank_candidates(model, 2, prompts_per_step=16, stream_groups=2))
+    cand, pred = streamed["disaggregated 1+1, streamed"]
+    assert pred.step_s == pytest.approx(8 * 1.2625 + 1.25 + 0.25)
+    assert "runner.groups_per_part=2" in cand.overrides() and "runner.max_staleness=0" in cand.overrides()
 
 
 def test_profile_from_a_timeline_and_metrics():

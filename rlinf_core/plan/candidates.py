@@ -7,7 +7,9 @@ Candidates (the reward always sits with the rollout, whose scoring it follows):
 - collocated, N one-device ranks per component (N-way DDP: rounding differs from one rank);
 - disaggregated, the rollout on devices 0..k-1 and the actor on the rest, synchronous and
   with ``max_staleness: 1``;
-- hybrid, the rollout on 0..k-1 and the actor on every device, with ``max_staleness: 1``.
+- hybrid, the rollout on 0..k-1 and the actor on every device, with ``max_staleness: 1``;
+- when the recipe can stream a step (``runner.groups_per_part``: one update per step, ...),
+  the disaggregated splits streamed, on-policy.
 
 Every candidate is parsed by the real placement parser, so its recipe lines are valid.
 """
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
 from rlinf_core.cluster.placement import parse_placement
+from rlinf_core.flow.streaming import part_sizes
 from rlinf_core.plan.simulate import CostModel, Layout, Prediction, predict
 
 
@@ -27,20 +30,23 @@ class Candidate:
     component_placement: str
     devices_per_rank: Tuple[Tuple[str, int], ...]
     max_staleness: int
+    groups_per_part: int = 0  # > 0: streamed within the step
 
     def overrides(self) -> List[str]:
         """The command-line overrides that select this candidate."""
         per_rank = ", ".join(f"{k}: {v}" for k, v in self.devices_per_rank)
         return [f"cluster.component_placement='{self.component_placement}'",
-                f"cluster.devices_per_rank={{{per_rank}}}", f"runner.max_staleness={self.max_staleness}"]
+                f"cluster.devices_per_rank={{{per_rank}}}", f"runner.max_staleness={self.max_staleness}",
+                f"runner.groups_per_part={self.groups_per_part}"]
 
 
 def _span(lo: int, hi: int) -> str:
     return str(lo) if lo == hi else f"{lo}-{hi}"
 
 
-def candidates(devices: int) -> List[Candidate]:
-    """The candidates for one node of ``devices`` devices (see the module docstring)."""
+def candidates(devices: int, stream_groups: int = 0) -> List[Candidate]:
+    """The candidates for one node of ``devices`` devices (see the module docstring); with
+    ``stream_groups`` > 0 the disaggregated splits are also tried streamed, in parts of that many groups."""
     n = devices
     out = [
         Candidate("collocated", "actor,rollout,reward: all", (("actor", n), ("rollout", n), ("reward", n)), 0),
@@ -52,6 +58,8 @@ def candidates(devices: int) -> List[Candidate]:
         split = f"rollout,reward: {_span(0, k - 1)}, actor: {_span(k, n - 1)}"
         sizes = (("actor", n - k), ("rollout", k), ("reward", k))
         out.append(Candidate(f"disaggregated {k}+{n - k}", split, sizes, 0))
+        if stream_groups > 0:
+            out.append(Candidate(f"disaggregated {k}+{n - k}, streamed", split, sizes, 0, stream_groups))
         out.append(Candidate(f"disaggregated {k}+{n - k}, staleness 1", split, sizes, 1))
         out.append(Candidate(f"hybrid (rollout {k}, actor {n}), staleness 1",
                              f"rollout,reward: {_span(0, k - 1)}, actor: {_span(0, n - 1)}",
@@ -69,11 +77,15 @@ def layouts_of(candidate: Candidate, devices: int) -> Dict[str, Layout]:
     return out
 
 
-def rank_candidates(model: CostModel, devices: int) -> List[Tuple[Candidate, Prediction]]:
-    """Every candidate with its prediction, fastest first."""
+def rank_candidates(model: CostModel, devices: int, prompts_per_step: int = 0,
+                    stream_groups: int = 0) -> List[Tuple[Candidate, Prediction]]:
+    """Every candidate with its prediction, fastest first (streamed ones when ``stream_groups``
+    > 0; their parts per rollout rank follow from ``prompts_per_step``)."""
     scored = []
-    for cand in candidates(devices):
+    for cand in candidates(devices, stream_groups):
         lay = layouts_of(cand, devices)
         shares = bool(set(lay["rollout"].devices) & set(lay["actor"].devices))
-        scored.append((cand, predict(model, lay, cand.max_staleness, offload=shares and cand.max_staleness == 0)))
+        parts = len(part_sizes(prompts_per_step // lay["rollout"].ranks, cand.groups_per_part)) if prompts_per_step else 1
+        scored.append((cand, predict(model, lay, cand.max_staleness, offload=shares and cand.max_staleness == 0,
+                                     parts=parts)))
     return sorted(scored, key=lambda cp: cp[1].step_s)

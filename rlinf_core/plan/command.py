@@ -12,7 +12,7 @@ import contextlib
 import os
 import sys
 import tempfile
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import click
 
@@ -45,23 +45,37 @@ def profile_recipe(recipe: str, overrides: Tuple[str, ...], devices: int, steps:
     return profiles
 
 
-def misfits(recipe: str, overrides: Tuple[str, ...], devices: int) -> Dict[str, str]:
-    """Candidates the recipe's sizes do not allow (e.g. a micro-batch that does not divide a
-    rank's share), with the reason the config check gives."""
-    from rlinf_core.config import derive_sizes, load_config
+def stream_groups(cfg: Any) -> int:
+    """Prompt groups per part for the streamed candidates: the recipe's ``runner.groups_per_part``,
+    else about 8 parts per step (a pipeline deep enough to overlap, parts big enough to batch)."""
+    return cfg.runner.groups_per_part or max(1, cfg.data.rollout_batch_size // 8)
+
+
+def misfits(recipe: str, overrides: Tuple[str, ...], devices: int, groups: int) -> Dict[str, str]:
+    """Candidates the recipe does not allow (e.g. a micro-batch that does not divide a rank's
+    share; a step that cannot be streamed), with the reason the config check gives."""
+    from rlinf_core.config import derive_sizes, load_config, section
     from rlinf_core.errors import RlinfUserError
+    from rlinf_core.flow.streaming import check_streaming
+    from rlinf_core.plugins import get_registry
 
     out = {}
-    for cand in candidates(devices):
+    for cand in candidates(devices, groups):
         try:
-            derive_sizes(load_config(recipe, [*overrides, f"cluster.num_cpus_per_node={devices}", *cand.overrides()]))
+            cfg = load_config(recipe, [*overrides, f"cluster.num_cpus_per_node={devices}", *cand.overrides()])
+            sizes = derive_sizes(cfg)
+            if cand.groups_per_part:
+                registry = get_registry(list(cfg.plugins.modules))
+                algorithm = registry.get("algorithms", cfg.algorithm.name)(section(cfg, "algorithm"))
+                check_streaming(cfg, algorithm, registry.get("train_backends", cfg.actor.backend), sizes)
         except RlinfUserError as exc:
             out[cand.label] = str(exc)
     return out
 
 
-def format_plan(model: CostModel, devices: int, skip: Dict[str, str]) -> List[str]:
-    ranked = [(c, p) for c, p in rank_candidates(model, devices) if c.label not in skip]
+def format_plan(model: CostModel, devices: int, skip: Dict[str, str], prompts_per_step: int = 0,
+                groups: int = 0) -> List[str]:
+    ranked = [(c, p) for c, p in rank_candidates(model, devices, prompts_per_step, groups) if c.label not in skip]
     if not ranked:
         raise ConfigError(f"No candidate placement fits the recipe on {devices} devices: {skip}")
     best = ranked[0][1].step_s
@@ -105,5 +119,6 @@ def plan_command(recipe: str, overrides: Tuple[str, ...], profiles: Tuple[str, .
         loaded = profile_recipe(recipe, overrides, n, steps, workdir or tempfile.mkdtemp(prefix="rlinf-plan-"))
     model = CostModel(loaded)
     click.echo(f"profiles: {', '.join(p.placement for p in loaded)} (CPU: {loaded[0].cpu})")
-    for line in format_plan(model, n, misfits(recipe, overrides, n)):
+    groups = stream_groups(cfg)
+    for line in format_plan(model, n, misfits(recipe, overrides, n, groups), cfg.data.rollout_batch_size, groups):
         click.echo(line)

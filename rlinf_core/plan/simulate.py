@@ -9,7 +9,11 @@ A small event model of one steady-state step of the flow (:mod:`rlinf_core.flow.
   profiles at two or more thread counts, between the nearest two in log-log (a power law,
   fitted per component); given one, by ``(t0 / t) ** alpha`` with ``alpha``
   (:data:`DEFAULT_ALPHA`), an assumption the output names.
-- **Overlap.** ``max_staleness: 0``: the phases run one after another whatever the placement.
+- **Overlap.** ``max_staleness: 0``: the phases run one after another, unless the step is
+  streamed (``runner.groups_per_part``) and the rollout and the actor have devices of their
+  own: then a two-stage pipeline over P equal parts per rollout rank,
+  ``r + (P - 1) max(r, a) + a`` with r and a the rollout's (with scoring) and the actor's
+  time per part.
   ``max_staleness >= 1``: the next batch's rollout (and scoring) overlaps this step's
   training. Components that share a device then share its time: every thread on a device
   gets ``1 / (threads on it)``; a rank runs at the pace of its slowest thread. When one
@@ -120,15 +124,23 @@ def _overlap(a: float, b: float, slow_a: float, slow_b: float) -> float:
     return end_b + (a - end_b / slow_a)
 
 
-def predict(model: CostModel, layouts: Dict[str, Layout], max_staleness: int, offload: bool) -> Prediction:
-    """The predicted steady-state step time of one candidate placement (see the module docstring)."""
+def predict(model: CostModel, layouts: Dict[str, Layout], max_staleness: int, offload: bool, parts: int = 1) -> Prediction:
+    """The predicted steady-state step time of one candidate placement (see the module docstring);
+    ``parts``: the parts each rollout rank streams into the actor (``runner.groups_per_part``)."""
     rollout = model.work("rollout") * model.per_unit("rollout", layouts["rollout"].threads) / layouts["rollout"].ranks
     train = model.work("actor") * model.per_unit("actor", layouts["actor"].threads) / layouts["actor"].ranks
     reward = model.mean("reward_tail_s")
     sync, driver = model.mean("sync_s"), model.mean("driver_s", only_synchronous=True)
     offload_s = model.mean("offload_s", only_nonzero=True) if offload else 0.0
     phases = {"rollout": rollout, "reward": reward, "actor": train, "sync": sync, "driver": driver}
-    if max_staleness == 0:
+    separate = not set(layouts["rollout"].devices) & set(layouts["actor"].devices)
+    if max_staleness == 0 and parts > 1 and separate:
+        # A two-stage pipeline over the parts: the actor trains part i while the rollout
+        # generates part i + 1; the slower stage sets the pace.
+        per_rollout, per_train = (rollout + reward) / parts, train / parts
+        step = per_rollout + (parts - 1) * max(per_rollout, per_train) + per_train + sync + driver
+        bottleneck = "actor" if per_train >= per_rollout else "rollout"
+    elif max_staleness == 0:
         step = rollout + reward + train + sync + driver + offload_s
         bottleneck = max(("rollout", "actor"), key=lambda k: phases[k])
     else:
