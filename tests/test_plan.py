@@ -136,3 +136,30 @@ def test_rlinf_plan_ranks_candidates_from_given_profiles(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "rlinf_core.cli", "plan", str(recipe), "--profile", str(recipe)],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "is not a profile" in bad.stderr
+
+
+def auto_plan(label, predicted, profiles):
+    from rlinf_core.plan.auto import AutoPlan
+
+    return AutoPlan(next(c for c in candidates(2) if c.label == label), "test", 3, predicted, list(profiles))
+
+
+def test_auto_replan_stays_within_the_drift_and_switches_beyond_it(model):
+    from rlinf_core.config import load_config
+    from rlinf_core.plan.auto import replan
+
+    cfg = load_config(None, ["cluster.num_cpus_per_node=2", "data.rollout_batch_size=4", "algorithm.group_size=4",
+                             "actor.global_batch_size=8", "actor.micro_batch_size=4"])
+    profiles = model.profiles
+    own = profile(2, 0.006, 0.012)  # the same costs again: the ranking of the test above
+    # Predicted 12.35 s for collocated, measured 12.0 s: -3%, within the default 20%.
+    chosen, why = replan(cfg, auto_plan("collocated", 12.35, profiles), own, 12.0)
+    assert chosen is None and "within runner.replan_drift 20%" in why
+    # Measured 20 s: +62%. Re-ranked, the best (10.35 s) is more than 5% faster than 20 s: switch.
+    chosen, why = replan(cfg, auto_plan("collocated", 12.35, profiles), own, 20.0)
+    assert chosen.label == "collocated, 2 ranks each" and why.startswith("switching to collocated, 2 ranks each")
+    # Started without a profile (no prediction): re-ranked always; 10.35 s is not 5% below 10.5 s: stay.
+    chosen, why = replan(cfg, auto_plan("collocated", None, []), own, 10.5)
+    assert chosen is None and "less than 5% faster" in why
+    chosen, why = replan(cfg, auto_plan("collocated, 2 ranks each", None, profiles), own, 20.0)
+    assert chosen is None and "still the fastest" in why

@@ -398,3 +398,51 @@ def test_a_failure_in_disaggregated_mode_stops_within_30s_and_resumes(recipe, tm
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resumed from {root / 'step_000001'} at step 1" in resumed.stderr
     assert sorted(series(out, keys=("rollout/rewards",))) == [1, 2, 3, 4]
+
+
+def synthetic_profile(path):
+    """A profile whose costs are made up: 2-thread ranks nearly free, 1-thread ranks cheap. It makes
+    the collocated start the predicted best, off by far from what the run measures, so the re-plan
+    runs; with the run's own (real) 2-thread costs averaged in, a 1-thread placement becomes the best."""
+    from dataclasses import asdict
+
+    from rlinf_core.plan.profile import ComponentProfile, Profile
+
+    def comp(threads, per_unit, units, unit):
+        return ComponentProfile(ranks=1, threads=threads, devices=list(range(threads)), unit=unit, per_unit_s=per_unit,
+                                units_per_step=units, seconds_per_step=per_unit * units)
+
+    profiles = []
+    for threads, cost in ((2, 1e-9), (1, 1e-5)):
+        profiles.append(asdict(Profile(
+            cpu="made up", placement=f"{threads} threads", max_staleness=0, steps=3, step_s=0.0, sync_s=0.0,
+            offload_s=0.0, driver_s=0.0, reward_tail_s=0.0, response_length_mean=8.0, response_length_max=8.0,
+            components={"rollout": comp(threads, cost, 1000.0, "generated token"),
+                        "reward": comp(threads, 1e-6, 16.0, "response"),
+                        "actor": comp(threads, cost, 500.0, "trained token")})))
+    paths = []
+    for i, p in enumerate(profiles):
+        paths.append(str(path / f"profile{i}.json"))
+        Path(paths[-1]).write_text(json.dumps(p))
+    return paths
+
+
+def test_auto_placement_replans_and_continues_through_a_checkpoint(recipe, tmp_path):
+    out = str(tmp_path / "auto")
+    profiles = synthetic_profile(tmp_path)
+    auto = ("cluster.component_placement=auto", f"runner.plan_profiles=[{','.join(profiles)}]", "runner.replan_after=2")
+    proc = cli("run", recipe, f"runner.output_dir={out}", *auto)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "placement auto: collocated (the fastest of" in proc.stderr
+    assert "placement auto at step 2: switching to" in proc.stdout + proc.stderr
+    choice = json.load(open(os.path.join(out, "placement_auto.json")))
+    assert choice["replanned"] and choice["label"] != "collocated" and "1 threads" not in choice["label"]
+    assert sorted(series(out)) == [0, 1, 2, 3, 4]  # every step once, across the switch
+    assert os.path.isdir(os.path.join(out, "checkpoints", "step_000002"))  # the switch went through a checkpoint
+    config = open(os.path.join(out, "config.yaml")).read()
+    assert "auto" not in config.split("component_placement:")[1].splitlines()[0]  # the resolved start is recorded
+    # Resumed, the run keeps the placement it switched to.
+    more = cli("run", recipe, f"runner.output_dir={out}", *auto, "runner.max_steps=5")
+    assert more.returncode == 0, more.stderr[-3000:]
+    assert f"placement auto: {choice['label']} (as recorded in" in more.stderr
+    assert sorted(series(out)) == [0, 1, 2, 3, 4, 5]

@@ -60,8 +60,12 @@ def cluster_cpus_per_node() -> int:
 def placement_for_cluster(cluster_cfg: Any, cpus_per_node: Optional[int] = None) -> ComponentPlacement:
     """Parse the config's placement against a node size (Ray's, or ``os.cpu_count()`` offline)."""
     cpus = cluster_cfg.num_cpus_per_node or cpus_per_node or os.cpu_count() or 1
+    spec = cluster_cfg.component_placement
+    if isinstance(spec, str) and spec.strip() == "auto":
+        # Chosen when the run starts (rlinf_core.plan.auto); until then, the collocated start.
+        spec = "actor,rollout,reward: all"
     return parse_placement(
-        cluster_cfg.component_placement,
+        spec,
         num_nodes=cluster_cfg.num_nodes,
         num_gpus_per_node=cluster_cfg.num_gpus_per_node,
         cpus_per_node=cpus,

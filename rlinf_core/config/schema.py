@@ -32,7 +32,9 @@ class ClusterConfig:
         "actor,rollout,reward: all",
         "Which devices each component uses: 'actor,rollout,reward: all' (collocated), "
         "'rollout: 0-1, actor: 2-3' (disaggregated), or a mapping {components: devices}. "
-        "Device ids are global: node i holds ids i*per_node .. (i+1)*per_node-1.",
+        "Device ids are global: node i holds ids i*per_node .. (i+1)*per_node-1. 'auto': the run picks "
+        "from cost profiles (runner.plan_profiles; without, it starts collocated and plans from its own "
+        "first steps, runner.replan_after; docs/planning.md).",
     )
     devices_per_rank: Dict[str, int] = doc(
         {},
@@ -88,6 +90,21 @@ class RunnerConfig:
         "work the same way, so results do not depend on it. Needs one update per step, advantages "
         "computed per group and no dynamic sampling. 0: off (one part per rollout rank).",
         ge=0,
+    )
+    plan_profiles: List[str] = doc(
+        [],
+        "With cluster.component_placement=auto: earlier runs' output folders (or profile.json files) to "
+        "pick the placement from at start-up. Empty: start collocated and plan after runner.replan_after steps.",
+    )
+    replan_after: int = doc(
+        0,
+        "With cluster.component_placement=auto: after this many steps, re-plan once from this run's own "
+        "profile (when it started without profiles, or drifted by more than runner.replan_drift) and switch "
+        "placement through a checkpoint if another is predicted faster. 0: 3 without profiles, never with.",
+        ge=0,
+    )
+    replan_drift: float = doc(
+        0.2, "Relative gap between the measured and the predicted step time that triggers the re-plan.", gt=0.0
     )
     val_at_start: bool = doc(
         True, "Validate once before the first update (step 0), so the run's report compares start, best and final."

@@ -25,6 +25,7 @@ from rlinf_core import checkpoint as ckpt
 from rlinf_core.flow.best import BEST_DIR, Point, ValidationRecord, read_best_info, summary_lines, validation_metric_names
 from rlinf_core.flow.timeline import Timeline
 from rlinf_core.interfaces.tracker import ResumeInfo
+from rlinf_core.plan.auto import AutoPlan, choose_placement, is_auto, with_candidate
 from rlinf_core.plan.profile import write_profile
 from rlinf_core.runner import RunResult, Trainer, TrainingDiverged, prepare_assets, prepare_output_dir
 from rlinf_core.trackers import build_trackers, flatten_params
@@ -73,6 +74,10 @@ class RunState:
         self.bad_steps = 0
         self.evaluated_at = -1
         self.timeline: Optional[Timeline] = None
+        self.auto: Optional[AutoPlan] = None  # cluster.component_placement=auto: the choice and its re-plan
+
+    def replan_due(self, step: int) -> bool:
+        return self.auto is not None and not self.auto.replanned and step == self.auto.replan_at
 
     def spans_of(self, step: int, since: float, metrics: Dict[str, float]) -> None:
         """Add the step's component spans to the timeline and its busy fractions to ``metrics``."""
@@ -104,7 +109,8 @@ def _one_step(state: RunState, stop: StopFlag, progress: Any) -> bool:
         return False  # runner.max_epochs passes over the data are done
     # Sample the next step while this one trains, unless a checkpoint or the end comes first.
     save_step = bool(cfg.runner.save_interval) and step % cfg.runner.save_interval == 0
-    ahead = cfg.runner.max_staleness > 0 and step < cfg.runner.max_steps and not save_step and stop.signal_name is None
+    ahead = (cfg.runner.max_staleness > 0 and step < cfg.runner.max_steps and not save_step and stop.signal_name is None
+             and not state.replan_due(step))
     started = time.time()
     metrics = trainer.step(step, prompts, prefetch_next=ahead)
     trainer.step_count = step
@@ -143,9 +149,12 @@ def _train(state: RunState) -> None:
             state.spans_of(0, started, start_metrics)
             state.tracker.log_metrics(start_metrics, 0)
             trainer.history.append({"step": 0, **start_metrics})
-        while trainer.step_count < cfg.runner.max_steps and stop.signal_name is None:
+        while state.trainer.step_count < cfg.runner.max_steps and stop.signal_name is None:
             if not _one_step(state, stop, progress):
                 break
+            if state.replan_due(state.trainer.step_count) and state.trainer.step_count < cfg.runner.max_steps:
+                _replan(state)
+        trainer = state.trainer
         result.steps = trainer.step_count
         result.stopped_by_signal = stop.signal_name
         state.say = print
@@ -155,6 +164,38 @@ def _train(state: RunState) -> None:
         state.tracker.log_metrics(closing, trainer.step_count)
     if trainer.step_count > 0:
         result.final_checkpoint = trainer.save(trainer.step_count)
+
+
+def _replan(state: RunState) -> None:
+    """cluster.component_placement=auto: plan from this run's steps so far and, if another
+    placement is predicted faster, continue there through a checkpoint (rlinf_core.plan.auto)."""
+    import statistics
+
+    from rlinf_core.flow.timeline import TIMELINE_FILE, read_spans
+    from rlinf_core.plan.auto import replan, save_choice, with_candidate
+    from rlinf_core.plan.profile import build_profile
+
+    trainer, plan = state.trainer, state.auto
+    assert plan is not None
+    steps = [h for h in trainer.history if h.get("step", 0) > 0]
+    measured = statistics.median(h["time/step"] for h in (steps[1:] or steps))
+    own = build_profile(read_spans(os.path.join(trainer.output_dir, TIMELINE_FILE)), trainer.history, trainer.placement,
+                        trainer.cfg.runner.max_staleness, plan.candidate.label, warmup=1 if len(steps) > 1 else 0)
+    chosen, why = replan(trainer.cfg, plan, own, measured)
+    state.say(f"placement auto at step {trainer.step_count}: {why}")
+    if chosen is not None:
+        checkpoint = trainer.save(trainer.step_count)
+        trainer.shutdown()
+        cfg = with_candidate(trainer.cfg, chosen)
+        cfg.runner.resume = checkpoint
+        moved = Trainer(cfg)
+        moved.validate()
+        moved.restore_driver_state()
+        moved.launch()
+        state.trainer, state.result.history = moved, moved.history
+        state.timeline = Timeline(moved.output_dir, moved.groups)
+        plan.candidate = chosen
+    save_choice(trainer.output_dir, plan, why)
 
 
 def _outputs(trainer: Trainer, tracker: Any, result: RunResult, artifacts: Dict[str, Optional[str]]) -> Dict[str, str]:
@@ -192,6 +233,10 @@ def _write_artifacts(state: RunState) -> Dict[str, Optional[str]]:
 def run(cfg: Any) -> RunResult:
     """Train as ``cfg`` says; returns the metric history and where things were written."""
     prepare_assets(cfg)
+    auto = choose_placement(cfg) if is_auto(cfg) else None
+    if auto is not None:
+        cfg = with_candidate(cfg, auto.candidate)
+        print(f"[rlinf] placement auto: {auto.candidate.label} ({auto.reason})", file=sys.stderr, flush=True)
     trainer = Trainer(cfg)
     trainer.validate()
     result = RunResult(output_dir=trainer.output_dir, steps=0)
@@ -221,7 +266,9 @@ def run(cfg: Any) -> RunResult:
         result.history = trainer.history
         state = RunState(trainer, result, tracker, print)
         state.timeline = Timeline(trainer.output_dir, trainer.groups)
+        state.auto = auto
         _train(state)
+        trainer = state.trainer  # another one if the run changed placement
         if trainer.history:
             artifacts = _write_artifacts(state)
         status = "KILLED" if result.stopped_by_signal else "FINISHED"
@@ -229,6 +276,7 @@ def run(cfg: Any) -> RunResult:
         status = "KILLED"
         raise
     finally:
+        trainer = state.trainer if state is not None else trainer
         trainer.shutdown()
         try:
             tracker.finish(status)

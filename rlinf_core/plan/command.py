@@ -12,11 +12,12 @@ import contextlib
 import os
 import sys
 import tempfile
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import click
 
 from rlinf_core.errors import ConfigError
+from rlinf_core.plan.auto import misfits, stream_groups
 from rlinf_core.plan.candidates import candidates, rank_candidates
 from rlinf_core.plan.profile import Profile, load_profile
 from rlinf_core.plan.simulate import CostModel
@@ -43,34 +44,6 @@ def profile_recipe(recipe: str, overrides: Tuple[str, ...], devices: int, steps:
             run_from_config(cfg)
         profiles.append(load_profile(out))
     return profiles
-
-
-def stream_groups(cfg: Any) -> int:
-    """Prompt groups per part for the streamed candidates: the recipe's ``runner.groups_per_part``,
-    else about 8 parts per step (a pipeline deep enough to overlap, parts big enough to batch)."""
-    return cfg.runner.groups_per_part or max(1, cfg.data.rollout_batch_size // 8)
-
-
-def misfits(recipe: str, overrides: Tuple[str, ...], devices: int, groups: int) -> Dict[str, str]:
-    """Candidates the recipe does not allow (e.g. a micro-batch that does not divide a rank's
-    share; a step that cannot be streamed), with the reason the config check gives."""
-    from rlinf_core.config import derive_sizes, load_config, section
-    from rlinf_core.errors import RlinfUserError
-    from rlinf_core.flow.streaming import check_streaming
-    from rlinf_core.plugins import get_registry
-
-    out = {}
-    for cand in candidates(devices, groups):
-        try:
-            cfg = load_config(recipe, [*overrides, f"cluster.num_cpus_per_node={devices}", *cand.overrides()])
-            sizes = derive_sizes(cfg)
-            if cand.groups_per_part:
-                registry = get_registry(list(cfg.plugins.modules))
-                algorithm = registry.get("algorithms", cfg.algorithm.name)(section(cfg, "algorithm"))
-                check_streaming(cfg, algorithm, registry.get("train_backends", cfg.actor.backend), sizes)
-        except RlinfUserError as exc:
-            out[cand.label] = str(exc)
-    return out
 
 
 def format_plan(model: CostModel, devices: int, skip: Dict[str, str], prompts_per_step: int = 0,
@@ -120,5 +93,5 @@ def plan_command(recipe: str, overrides: Tuple[str, ...], profiles: Tuple[str, .
     model = CostModel(loaded)
     click.echo(f"profiles: {', '.join(p.placement for p in loaded)} (CPU: {loaded[0].cpu})")
     groups = stream_groups(cfg)
-    for line in format_plan(model, n, misfits(recipe, overrides, n, groups), cfg.data.rollout_batch_size, groups):
+    for line in format_plan(model, n, misfits(cfg, n, groups), cfg.data.rollout_batch_size, groups):
         click.echo(line)
