@@ -8,7 +8,9 @@ the rewards) and collects metrics (:mod:`rlinf_core.flow.sampling`,
 :mod:`rlinf_core.flow.assembly`). Weights go from actor rank 0 to every rollout rank the same
 way. How the phases overlap is the placement's business (docs/flow.md): on shared devices
 they take turns; with ``runner.max_staleness`` >= 1 the next batch is sampled while the
-actor trains (:mod:`rlinf_core.flow.pipeline`).
+actor trains (:mod:`rlinf_core.flow.pipeline`); with ``runner.groups_per_part`` the actor
+trains each part of the batch as it is scored (:mod:`rlinf_core.flow.streaming`), while the
+rollout generates the rest when they have devices of their own.
 
 Components that share devices offload between phases (``runner.offload_between_phases``):
 after sampling, the rollout releases its weights (and whatever else its backend can) while
