@@ -124,6 +124,15 @@ def _overlap(a: float, b: float, slow_a: float, slow_b: float) -> float:
     return end_b + (a - end_b / slow_a)
 
 
+def pipeline_end(arrivals: Sequence[float], works: Sequence[float]) -> float:
+    """When a consumer that takes items in arrival order is done: item i arrives at
+    ``arrivals[i]`` and takes ``works[i]`` seconds (equal parts give ``r + (P - 1) max(r, a) + a``)."""
+    done = 0.0
+    for arrive, work in sorted(zip(arrivals, works)):
+        done = max(done, arrive) + work
+    return done
+
+
 def predict(model: CostModel, layouts: Dict[str, Layout], max_staleness: int, offload: bool, parts: int = 1) -> Prediction:
     """The predicted steady-state step time of one candidate placement (see the module docstring);
     ``parts``: the parts each rollout rank streams into the actor (``runner.groups_per_part``)."""
@@ -135,10 +144,10 @@ def predict(model: CostModel, layouts: Dict[str, Layout], max_staleness: int, of
     phases = {"rollout": rollout, "reward": reward, "actor": train, "sync": sync, "driver": driver}
     separate = not set(layouts["rollout"].devices) & set(layouts["actor"].devices)
     if max_staleness == 0 and parts > 1 and separate:
-        # A two-stage pipeline over the parts: the actor trains part i while the rollout
+        # A two-stage pipeline over equal parts: the actor trains part i while the rollout
         # generates part i + 1; the slower stage sets the pace.
         per_rollout, per_train = (rollout + reward) / parts, train / parts
-        step = per_rollout + (parts - 1) * max(per_rollout, per_train) + per_train + sync + driver
+        step = pipeline_end([per_rollout * (i + 1) for i in range(parts)], [per_train] * parts) + sync + driver
         bottleneck = "actor" if per_train >= per_rollout else "rollout"
     elif max_staleness == 0:
         step = rollout + reward + train + sync + driver + offload_s
