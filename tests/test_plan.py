@@ -163,3 +163,21 @@ def test_auto_replan_stays_within_the_drift_and_switches_beyond_it(model):
     assert chosen is None and "less than 5% faster" in why
     chosen, why = replan(cfg, auto_plan("collocated, 2 ranks each", None, profiles), own, 20.0)
     assert chosen is None and "still the fastest" in why
+
+
+def test_candidates_over_the_nodes_memory_do_not_fit():
+    from rlinf_core.config import load_config
+    from rlinf_core.plan.auto import ranked_fits
+
+    cfg = load_config(None, ["cluster.num_cpus_per_node=2", "data.rollout_batch_size=4", "algorithm.group_size=4",
+                             "actor.global_batch_size=8", "actor.micro_batch_size=4"])
+    heavy = [profile(1, 0.01, 0.02), profile(2, 0.006, 0.012)]
+    for p, (rollout, reward, actor) in zip(heavy, ((900.0, 300.0, 1500.0), (1000.0, 300.0, 1400.0))):
+        p.components["rollout"].peak_mb, p.components["reward"].peak_mb, p.components["actor"].peak_mb = rollout, reward, actor
+    # Every rank at its component's largest peak: one rank each is 1000 + 300 + 1500 = 2800 MB;
+    # "collocated, 2 ranks each" doubles it, 5600 MB, over a 4000 MB node.
+    ranked, skip = ranked_fits(cfg, heavy, memory_mb=4000.0)
+    assert {c.label: p.memory_mb for c, p in ranked}["collocated"] == 2800.0
+    assert "hybrid (rollout 1, actor 2), staleness 1" in {c.label for c, _ in ranked}
+    assert skip["collocated, 2 ranks each"] == "needs ~5600 MB (every rank's profiled peak), the node has 4000 MB"
+    assert "collocated, 2 ranks each" not in {c.label for c, _ in ranked}

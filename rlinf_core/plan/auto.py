@@ -80,18 +80,42 @@ def misfits(cfg: Any, devices: int, groups: int) -> Dict[str, str]:
     return out
 
 
-def ranked_fits(cfg: Any, profiles: List[Profile]) -> Tuple[List[Tuple[Candidate, Prediction]], CostModel]:
-    """The candidates that fit ``cfg`` ranked by predicted step time, and the model behind them."""
+def node_memory_mb(cfg: Any) -> Optional[float]:
+    """The memory the node's ranks share: this machine's RAM for CPU placements on the embedded
+    Ray (None otherwise: GPU memory is per device, and a cluster's nodes are not this one)."""
+    if cfg.cluster.num_gpus_per_node or cfg.cluster.address is not None:
+        return None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            fields = dict(line.split(":", 1) for line in fh)
+        return float(fields["MemTotal"].split()[0]) / 1024
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def over_memory(ranked: List[Tuple[Candidate, Prediction]], limit_mb: Optional[float]) -> Dict[str, str]:
+    """Candidates whose ranks' profiled peaks add up to more than ``limit_mb``, with the reason."""
+    if not limit_mb:
+        return {}
+    return {c.label: f"needs ~{p.memory_mb:.0f} MB (every rank's profiled peak), the node has {limit_mb:.0f} MB"
+            for c, p in ranked if p.memory_mb > limit_mb}
+
+
+def ranked_fits(cfg: Any, profiles: List[Profile],
+                memory_mb: Optional[float] = None) -> Tuple[List[Tuple[Candidate, Prediction]], Dict[str, str]]:
+    """The candidates that fit ``cfg`` (sizes, streaming, memory) ranked by predicted step time,
+    and the ones that do not, with why."""
     from rlinf_core.errors import ConfigError
 
     devices, groups = node_devices(cfg), stream_groups(cfg)
-    model = CostModel(profiles)
     skip = misfits(cfg, devices, groups)
-    ranked = [(c, p) for c, p in rank_candidates(model, devices, cfg.data.rollout_batch_size, groups)
+    ranked = [(c, p) for c, p in rank_candidates(CostModel(profiles), devices, cfg.data.rollout_batch_size, groups)
               if c.label not in skip]
+    skip.update(over_memory(ranked, memory_mb if memory_mb is not None else node_memory_mb(cfg)))
+    ranked = [(c, p) for c, p in ranked if c.label not in skip]
     if not ranked:
         raise ConfigError(f"No candidate placement fits the recipe on {devices} devices: {skip}")
-    return ranked, model
+    return ranked, skip
 
 
 @dataclass

@@ -17,10 +17,10 @@ from typing import Dict, List, Optional, Tuple
 import click
 
 from rlinf_core.errors import ConfigError
-from rlinf_core.plan.auto import misfits, stream_groups
-from rlinf_core.plan.candidates import candidates, rank_candidates
+from rlinf_core.plan.auto import ranked_fits
+from rlinf_core.plan.candidates import Candidate, candidates
 from rlinf_core.plan.profile import Profile, load_profile
-from rlinf_core.plan.simulate import CostModel
+from rlinf_core.plan.simulate import CostModel, Prediction
 
 
 def profile_recipe(recipe: str, overrides: Tuple[str, ...], devices: int, steps: int, workdir: str) -> List[Profile]:
@@ -46,20 +46,18 @@ def profile_recipe(recipe: str, overrides: Tuple[str, ...], devices: int, steps:
     return profiles
 
 
-def format_plan(model: CostModel, devices: int, skip: Dict[str, str], prompts_per_step: int = 0,
-                groups: int = 0) -> List[str]:
-    ranked = [(c, p) for c, p in rank_candidates(model, devices, prompts_per_step, groups) if c.label not in skip]
-    if not ranked:
-        raise ConfigError(f"No candidate placement fits the recipe on {devices} devices: {skip}")
+def format_plan(ranked: List[Tuple[Candidate, Prediction]], skip: Dict[str, str], notes: List[str]) -> List[str]:
     best = ranked[0][1].step_s
-    lines = [f"{'#':>2}  {'predicted step':>14}  {'vs best':>7}  {'bottleneck':<10}  placement"]
+    lines = [f"{'#':>2}  {'predicted step':>14}  {'vs best':>7}  {'bottleneck':<10}  {'memory':>9}  placement"]
     for i, (cand, pred) in enumerate(ranked, 1):
-        lines.append(f"{i:>2}  {pred.step_s:>12.2f} s  {pred.step_s / best:>6.2f}x  {pred.bottleneck:<10}  {cand.label}")
+        memory = f"{pred.memory_mb:>6.0f} MB" if pred.memory_mb else f"{'?':>9}"
+        lines.append(f"{i:>2}  {pred.step_s:>12.2f} s  {pred.step_s / best:>6.2f}x  {pred.bottleneck:<10}  {memory}  "
+                     f"{cand.label}")
     for label, reason in skip.items():
-        lines.append(f"--  {'':>14}  {'':>7}  {'':<10}  {label}: does not fit the recipe ({reason.splitlines()[0]})")
+        lines.append(f"--  {'':>14}  {'':>7}  {'':<10}  {'':>9}  {label}: does not fit ({reason.splitlines()[0]})")
     lines.append("")
     lines.append("use the best:  " + " ".join(ranked[0][0].overrides()))
-    for note in model.notes:
+    for note in notes:
         lines.append(f"note: {note}")
     return lines
 
@@ -74,8 +72,11 @@ def format_plan(model: CostModel, devices: int, skip: Dict[str, str], prompts_pe
 @click.option("--steps", default=4, show_default=True, type=click.IntRange(min=2),
               help="Steps of each profiling run (without --profile; the first is not counted).")
 @click.option("--workdir", default=None, help="Where profiling runs write (default: a temporary folder).")
+@click.option("--memory-gb", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Memory the node's ranks share; candidates whose profiled peaks add up to more do not fit "
+                   "(default: this machine's RAM for CPU placements; not checked for GPUs).")
 def plan_command(recipe: str, overrides: Tuple[str, ...], profiles: Tuple[str, ...], devices: Optional[int],
-                 steps: int, workdir: Optional[str]) -> None:
+                 steps: int, workdir: Optional[str], memory_gb: Optional[float]) -> None:
     """Rank collocated, disaggregated and hybrid placements of RECIPE by predicted step time.
 
     Single node only: the candidates use one node's devices.
@@ -90,8 +91,12 @@ def plan_command(recipe: str, overrides: Tuple[str, ...], profiles: Tuple[str, .
         loaded = [load_profile(p) for p in profiles]
     else:
         loaded = profile_recipe(recipe, overrides, n, steps, workdir or tempfile.mkdtemp(prefix="rlinf-plan-"))
-    model = CostModel(loaded)
     click.echo(f"profiles: {', '.join(p.placement for p in loaded)} (CPU: {loaded[0].cpu})")
-    groups = stream_groups(cfg)
-    for line in format_plan(model, n, misfits(cfg, n, groups), cfg.data.rollout_batch_size, groups):
+    if devices:  # plan for this many devices of the recipe's kind
+        if cfg.cluster.num_gpus_per_node:
+            cfg.cluster.num_gpus_per_node = devices
+        else:
+            cfg.cluster.num_cpus_per_node = devices
+    ranked, skip = ranked_fits(cfg, loaded, memory_gb * 1024 if memory_gb else None)
+    for line in format_plan(ranked, skip, CostModel(loaded).notes):
         click.echo(line)

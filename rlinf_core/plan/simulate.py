@@ -19,6 +19,10 @@ A small event model of one steady-state step of the flow (:mod:`rlinf_core.flow.
   gets ``1 / (threads on it)``; a rank runs at the pace of its slowest thread. When one
   overlapping phase ends, the other continues at full speed.
 
+- **Memory.** A candidate needs every rank's profiled peak resident memory (the component's
+  largest in any profile) at once; a candidate over the node's memory does not fit. Resident
+  memory counts shared libraries in every process, so this errs on the safe side.
+
 Assumptions (stated, not measured): DDP communication and Ray scheduling costs are inside the
 measured driver and sync shares; a phase's cost is linear in its work; memory bandwidth is not
 shared between components beyond the time slicing above. The at-scale figures in docs use the
@@ -51,6 +55,7 @@ class Prediction:
     phases: Dict[str, float]  # each phase's duration at its own placement, before overlap
     bottleneck: str
     notes: List[str] = field(default_factory=list)
+    memory_mb: float = 0.0  # every rank's profiled peak, summed: what the node must hold
 
 
 class CostModel:
@@ -90,6 +95,10 @@ class CostModel:
         values = [getattr(p, attr) for p in self.profiles if not only_synchronous or p.max_staleness == 0]
         values = [v for v in values if v > 0] if only_nonzero else values
         return sum(values) / len(values) if values else 0.0
+
+    def peak_mb(self, name: str) -> float:
+        """The largest peak resident memory one rank of ``name`` reached in any profile."""
+        return max((p.components[name].peak_mb for p in self.profiles if name in p.components), default=0.0)
 
     def work(self, name: str) -> float:
         return sum(p.components[name].units_per_step for p in self.profiles) / len(self.profiles)
@@ -156,4 +165,5 @@ def predict(model: CostModel, layouts: Dict[str, Layout], max_staleness: int, of
         slow = _device_slowdown(layouts, ["rollout", "actor"])
         step = _overlap(rollout + reward, train, slow["rollout"], slow["actor"]) + sync + driver
         bottleneck = "actor" if train * slow["actor"] >= (rollout + reward) * slow["rollout"] else "rollout"
-    return Prediction(step_s=step, phases=phases, bottleneck=bottleneck, notes=list(model.notes))
+    memory = sum(layouts[name].ranks * model.peak_mb(name) for name in ("rollout", "reward", "actor"))
+    return Prediction(step_s=step, phases=phases, bottleneck=bottleneck, notes=list(model.notes), memory_mb=memory)
