@@ -34,7 +34,7 @@ def model():
 
 
 def lay(ranks, threads, devices):
-    return Layout(ranks=ranks, threads=threads, devices=tuple(devices))
+    return Layout(ranks=ranks, threads=threads, devices=tuple(devices), nodes=(0,) * ranks)
 
 
 def test_synchronous_steps_add_their_phases(model):
@@ -179,5 +179,20 @@ def test_candidates_over_the_nodes_memory_do_not_fit():
     ranked, skip = ranked_fits(cfg, heavy, memory_mb=4000.0)
     assert {c.label: p.memory_mb for c, p in ranked}["collocated"] == 2800.0
     assert "hybrid (rollout 1, actor 2), staleness 1" in {c.label for c, _ in ranked}
-    assert skip["collocated, 2 ranks each"] == "needs ~5600 MB (every rank's profiled peak), the node has 4000 MB"
+    assert skip["collocated, 2 ranks each"] == "needs ~5600 MB on a node (its ranks' profiled peaks), a node has 4000 MB"
     assert "collocated, 2 ranks each" not in {c.label for c, _ in ranked}
+
+
+def test_candidates_on_two_nodes_and_memory_per_node(model):
+    for p in model.profiles:
+        p.components["rollout"].peak_mb, p.components["reward"].peak_mb, p.components["actor"].peak_mb = 1000.0, 300.0, 1500.0
+    ranked = {c.label: p for c, p in rank_candidates(model, 2, nodes=2)}
+    assert sorted(ranked) == ["collocated on 2 nodes", "collocated on 2 nodes, 2 ranks per node each",
+                              "disaggregated 1+1 nodes", "disaggregated 1+1 nodes, staleness 1"]
+    # 2-thread ranks, one per node: each phase's work halves (3 s each); 4 one-thread ranks: 2.5 s each.
+    assert ranked["collocated on 2 nodes"].step_s == pytest.approx(3 + 0.1 + 3 + 0.25)
+    assert ranked["collocated on 2 nodes, 2 ranks per node each"].step_s == pytest.approx(2.5 + 0.1 + 2.5 + 0.25)
+    assert ranked["disaggregated 1+1 nodes, staleness 1"].step_s == pytest.approx(6.1 + 0.25)
+    # A node holds one rank of each component (2800 MB), or the rollout and reward (1300) / the actor (1500).
+    assert ranked["collocated on 2 nodes"].memory_mb == 2800.0
+    assert ranked["disaggregated 1+1 nodes"].memory_mb == 1500.0

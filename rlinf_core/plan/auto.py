@@ -67,7 +67,7 @@ def misfits(cfg: Any, devices: int, groups: int) -> Dict[str, str]:
     if not base.cluster.num_gpus_per_node:
         base.cluster.num_cpus_per_node = devices
     out = {}
-    for cand in candidates(devices, groups):
+    for cand in candidates(devices, groups, base.cluster.num_nodes):
         try:
             placed = with_candidate(base, cand)
             sizes = derive_sizes(placed)
@@ -97,7 +97,7 @@ def over_memory(ranked: List[Tuple[Candidate, Prediction]], limit_mb: Optional[f
     """Candidates whose ranks' profiled peaks add up to more than ``limit_mb``, with the reason."""
     if not limit_mb:
         return {}
-    return {c.label: f"needs ~{p.memory_mb:.0f} MB (every rank's profiled peak), the node has {limit_mb:.0f} MB"
+    return {c.label: f"needs ~{p.memory_mb:.0f} MB on a node (its ranks' profiled peaks), a node has {limit_mb:.0f} MB"
             for c, p in ranked if p.memory_mb > limit_mb}
 
 
@@ -109,8 +109,8 @@ def ranked_fits(cfg: Any, profiles: List[Profile],
 
     devices, groups = node_devices(cfg), stream_groups(cfg)
     skip = misfits(cfg, devices, groups)
-    ranked = [(c, p) for c, p in rank_candidates(CostModel(profiles), devices, cfg.data.rollout_batch_size, groups)
-              if c.label not in skip]
+    ranked = [(c, p) for c, p in rank_candidates(CostModel(profiles), devices, cfg.data.rollout_batch_size, groups,
+                                                 cfg.cluster.num_nodes) if c.label not in skip]
     skip.update(over_memory(ranked, memory_mb if memory_mb is not None else node_memory_mb(cfg)))
     ranked = [(c, p) for c, p in ranked if c.label not in skip]
     if not ranked:
@@ -140,7 +140,7 @@ def choose_at_start(cfg: Any) -> AutoPlan:
         reason = (f"the fastest of {len(ranked)} fitting candidates predicted from {len(profiles)} profile(s): "
                   f"{pred.step_s:.2f} s/step, bottleneck {pred.bottleneck}{runner_up}")
         return AutoPlan(best, reason, cfg.runner.replan_after, pred.step_s, profiles)
-    start = candidates(node_devices(cfg))[0]
+    start = candidates(node_devices(cfg), 0, cfg.cluster.num_nodes)[0]
     after = cfg.runner.replan_after or DEFAULT_REPLAN_AFTER
     reason = f"no runner.plan_profiles: starting collocated, planning from this run's first {after} steps"
     return AutoPlan(start, reason, after)

@@ -16,7 +16,6 @@ from typing import Dict, List, Optional, Tuple
 
 import click
 
-from rlinf_core.errors import ConfigError
 from rlinf_core.plan.auto import ranked_fits
 from rlinf_core.plan.candidates import Candidate, candidates
 from rlinf_core.plan.profile import Profile, load_profile
@@ -24,7 +23,8 @@ from rlinf_core.plan.simulate import CostModel, Prediction
 
 
 def profile_recipe(recipe: str, overrides: Tuple[str, ...], devices: int, steps: int, workdir: str) -> List[Profile]:
-    """Profile the recipe for ``steps`` steps in two placements (one thread count each side)."""
+    """Profile the recipe for ``steps`` steps in two placements (one thread count each side), on
+    this machine as one node (a rank's costs do not depend on the other nodes)."""
     from rlinf_core.config import load_config
     from rlinf_core.runner import run_from_config
 
@@ -38,7 +38,7 @@ def profile_recipe(recipe: str, overrides: Tuple[str, ...], devices: int, steps:
         out = os.path.join(workdir, cand.label.replace(" ", "_").replace(",", ""))
         cfg = load_config(recipe, [*overrides, *cand.overrides(), f"runner.output_dir={out}", f"runner.max_steps={steps}",
                                    "runner.save_interval=0", "runner.val_interval=0", "runner.val_at_start=false",
-                                   "runner.resume=none", "tracking.backends=[jsonl]"])
+                                   "runner.resume=none", "tracking.backends=[jsonl]", "cluster.num_nodes=1"])
         click.echo(f"profiling {cand.label} for {steps} steps -> {out}", err=True)
         with contextlib.redirect_stdout(sys.stderr):  # the runs' reports are not the plan
             run_from_config(cfg)
@@ -75,17 +75,17 @@ def format_plan(ranked: List[Tuple[Candidate, Prediction]], skip: Dict[str, str]
 @click.option("--memory-gb", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Memory the node's ranks share; candidates whose profiled peaks add up to more do not fit "
                    "(default: this machine's RAM for CPU placements; not checked for GPUs).")
+@click.option("--nodes", type=click.IntRange(min=1), default=None,
+              help="Nodes to plan for (default: the recipe's cluster.num_nodes). Profiling runs on this machine; "
+                   "cross-node communication is not modelled.")
 def plan_command(recipe: str, overrides: Tuple[str, ...], profiles: Tuple[str, ...], devices: Optional[int],
-                 steps: int, workdir: Optional[str], memory_gb: Optional[float]) -> None:
-    """Rank collocated, disaggregated and hybrid placements of RECIPE by predicted step time.
-
-    Single node only: the candidates use one node's devices.
-    """
+                 steps: int, workdir: Optional[str], memory_gb: Optional[float], nodes: Optional[int]) -> None:
+    """Rank collocated, disaggregated and hybrid placements of RECIPE by predicted step time."""
     from rlinf_core.config import load_config
 
     cfg = load_config(recipe, list(overrides))
-    if cfg.cluster.num_nodes > 1:
-        raise ConfigError("`rlinf plan` plans one node: set cluster.num_nodes=1 (multi-node planning is not built yet).")
+    if nodes:
+        cfg.cluster.num_nodes = nodes
     n = devices or cfg.cluster.num_gpus_per_node or cfg.cluster.num_cpus_per_node or os.cpu_count() or 1
     if profiles:
         loaded = [load_profile(p) for p in profiles]

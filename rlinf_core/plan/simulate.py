@@ -19,8 +19,8 @@ A small event model of one steady-state step of the flow (:mod:`rlinf_core.flow.
   gets ``1 / (threads on it)``; a rank runs at the pace of its slowest thread. When one
   overlapping phase ends, the other continues at full speed.
 
-- **Memory.** A candidate needs every rank's profiled peak resident memory (the component's
-  largest in any profile) at once; a candidate over the node's memory does not fit. Resident
+- **Memory.** A node holds its ranks' profiled peak resident memory (each component's largest
+  in any profile) at once; a candidate whose fullest node is over a node's memory does not fit. Resident
   memory counts shared libraries in every process, so this errs on the safe side.
 
 Assumptions (stated, not measured): DDP communication and Ray scheduling costs are inside the
@@ -47,6 +47,7 @@ class Layout:
     ranks: int
     threads: int
     devices: Tuple[int, ...]
+    nodes: Tuple[int, ...] = ()  # the node of each rank (empty: all on one node)
 
 
 @dataclass
@@ -55,7 +56,7 @@ class Prediction:
     phases: Dict[str, float]  # each phase's duration at its own placement, before overlap
     bottleneck: str
     notes: List[str] = field(default_factory=list)
-    memory_mb: float = 0.0  # every rank's profiled peak, summed: what the node must hold
+    memory_mb: float = 0.0  # the fullest node's ranks' profiled peaks, summed: what a node must hold
 
 
 class CostModel:
@@ -165,5 +166,9 @@ def predict(model: CostModel, layouts: Dict[str, Layout], max_staleness: int, of
         slow = _device_slowdown(layouts, ["rollout", "actor"])
         step = _overlap(rollout + reward, train, slow["rollout"], slow["actor"]) + sync + driver
         bottleneck = "actor" if train * slow["actor"] >= (rollout + reward) * slow["rollout"] else "rollout"
-    memory = sum(layouts[name].ranks * model.peak_mb(name) for name in ("rollout", "reward", "actor"))
+    per_node: Dict[int, float] = {}
+    for name in ("rollout", "reward", "actor"):
+        for node in layouts[name].nodes or (0,) * layouts[name].ranks:
+            per_node[node] = per_node.get(node, 0.0) + model.peak_mb(name)
+    memory = max(per_node.values(), default=0.0)
     return Prediction(step_s=step, phases=phases, bottleneck=bottleneck, notes=list(model.notes), memory_mb=memory)
