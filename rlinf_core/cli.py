@@ -148,6 +148,7 @@ def config_show(recipe: str, overrides: Tuple[str, ...], show_fields: bool) -> N
     from rlinf_core.config.describe import format_fields
     from rlinf_core.cluster.ray_cluster import placement_for_cluster
     from rlinf_core.flow.step import flow_summary
+    from rlinf_core.plan.auto import is_auto
 
     cfg = load_config(recipe, overrides)
     if show_fields:
@@ -159,6 +160,9 @@ def config_show(recipe: str, overrides: Tuple[str, ...], show_fields: bool) -> N
     click.echo("# resolved config")
     click.echo(yaml.safe_dump(to_container(cfg), sort_keys=False).rstrip())
     click.echo("\n# placement")
+    if is_auto(cfg):
+        click.echo("# cluster.component_placement: auto: chosen when the run starts (docs/planning.md);\n"
+                   "# without runner.plan_profiles it starts as below (collocated) and re-plans after its first steps")
     click.echo(yaml.safe_dump(placement.describe(), sort_keys=False).rstrip())
     click.echo("\n# derived sizes")
     click.echo(yaml.safe_dump(sizes.as_dict(), sort_keys=False).rstrip())
