@@ -13,6 +13,7 @@ update over the 128 samples, same SFT starts; prepared under ``--cache``). Modes
 - ``disaggregated, streamed``: the same placement with ``runner.groups_per_part: 2``: each
   rollout call generates 2 prompt groups, scored and trained as soon as they exist, while the
   rollout generates the rest (``rlinf_core/flow/streaming.py``); on-policy, one update per step;
+  ``disaggregated, streamed in 2 parts``: the same with 8 groups per part;
 - ``disaggregated, staleness 1``: the same placement with ``runner.max_staleness: 1``: the
   next step's batch is sampled while the actor trains (``rlinf_core/flow/pipeline.py``);
 - ``hybrid, staleness 1``: the actor keeps both cores (a 2-thread rank), the rollout and
@@ -57,6 +58,11 @@ MODES: Dict[str, Dict[str, Any]] = {
         "cluster.component_placement": "rollout,reward: 0, actor: 1",
         "cluster.devices_per_rank": {"actor": 1, "rollout": 1, "reward": 1},
         "runner.groups_per_part": 2,
+    },
+    "disaggregated, streamed in 2 parts": {
+        "cluster.component_placement": "rollout,reward: 0, actor: 1",
+        "cluster.devices_per_rank": {"actor": 1, "rollout": 1, "reward": 1},
+        "runner.groups_per_part": 8,
     },
     "disaggregated, staleness 1": {
         "cluster.component_placement": "rollout,reward: 0, actor: 1",
