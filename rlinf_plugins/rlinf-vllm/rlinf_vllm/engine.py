@@ -104,14 +104,14 @@ def engine_kwargs(config: VLLMRolloutConfig, seed: int) -> Dict[str, Any]:
 
 
 def start_engine(config: VLLMRolloutConfig, seed: int) -> "LLM":
-    """A ``vllm.LLM`` for ``config``; any refusal is a ConfigError naming the checkpoint."""
+    """A ``vllm.LLM`` for ``config`` (checked by :func:`check_servable` first); any refusal is a
+    ConfigError naming the checkpoint."""
     # Read when the engine is built: in-process engine core, and (multi-process) our own
     # module-level worker functions may travel pickled through collective_rpc.
     os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0" if config.in_process else "1"
     if not config.in_process:
         os.environ["VLLM_ALLOW_INSECURE_SERIALIZATION"] = "1"
     vllm = import_vllm()
-    check_servable(config)
     try:
         return vllm.LLM(**engine_kwargs(config, seed))
     except Exception as exc:

@@ -70,12 +70,11 @@ class VLLMRollout(RolloutBackend):
     def generate(self, request: RolloutRequest) -> TrajectoryBatch:
         if self.asleep:
             raise RuntimeError("vllm rollout: generate() after offload(): call update_weights() and onload() first")
-        c = self.config
-        s = request.sampling or Sampling(c.temperature, c.top_p, c.top_k, c.max_new_tokens)
-        s = Sampling(s.temperature, s.top_p, s.top_k, s.max_new_tokens)
+        s = request.sampling or self.config  # both carry temperature, top_p, top_k, max_new_tokens
+        sampling = Sampling(s.temperature, s.top_p, s.top_k, s.max_new_tokens)
         g = request.group_size
         prompts = [p for p in request.prompt_ids.to_list() for _ in range(g)]
-        responses, logprobs, truncated = self._run([p.tolist() for p in prompts], s, request.seed)
+        responses, logprobs, truncated = self._run([p.tolist() for p in prompts], sampling, request.seed)
         return TrajectoryBatch(
             prompt_ids=Ragged.from_list(prompts, dtype=torch.long),
             response_ids=Ragged.from_list(responses, dtype=torch.long),
