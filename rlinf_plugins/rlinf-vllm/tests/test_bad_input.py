@@ -11,7 +11,7 @@ import pytest
 from rlinf_core.errors import ConfigError
 from rlinf_vllm import VLLMRollout
 
-from .conftest import rollout_config
+from .helpers import rollout_config
 
 RECIPE = Path(__file__).resolve().parents[3] / "cookbook" / "math-tiny" / "grpo.yaml"
 

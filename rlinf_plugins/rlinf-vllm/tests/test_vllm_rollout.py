@@ -11,7 +11,7 @@ from rlinf_core import Ragged, RolloutRequest, SamplingParams, get_registry
 from rlinf_core.testing import check_rollout_backend
 from rlinf_vllm import VLLMRollout
 
-from .conftest import BLOCK, rollout_config
+from .helpers import BLOCK, rollout_config
 
 PROMPTS = ["What is 7 + 11?", "What is 14 + 22? Let's add.", "What is 63 + 5? The answer is"]
 
