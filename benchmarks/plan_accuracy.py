@@ -65,10 +65,13 @@ def evaluate(workload: str, seed: int, steps: int, warmup: int, cache: str, out:
         lay = layouts_of(cand, 2)
         shares = bool(set(lay["rollout"].devices) & set(lay["actor"].devices))
         parts = len(part_sizes(PROMPTS // lay["rollout"].ranks, cand.groups_per_part))
-        pred = predict(model, lay, cand.max_staleness, offload=shares and cand.max_staleness == 0, parts=parts)
+        # A streamed candidate is predicted from a streamed run's profile, as `rlinf plan` does: here its own.
+        costs = CostModel([load_profile(runs[cand.label]["run_dir"])]) if cand.groups_per_part else model
+        pred = predict(costs, lay, cand.max_staleness, offload=shares and cand.max_staleness == 0, parts=parts)
         # The last step drains the pipeline (no sampling ahead): leave it out with the warm-up.
         measured = statistics.median(runs[cand.label]["walls"][warmup:-1])
-        rows.append({"workload": workload, "candidate": cand.label, "profiled": cand.label in PROFILED,
+        rows.append({"workload": workload, "candidate": cand.label,
+                     "profiled": cand.label in PROFILED or bool(cand.groups_per_part),
                      "predicted_s": pred.step_s, "measured_s": measured, "error": pred.step_s / measured - 1,
                      "bottleneck": pred.bottleneck})
     return rows

@@ -90,7 +90,9 @@ def test_candidates_on_two_devices_and_their_ranking(model):
                       ("disaggregated 1+1", 20.35)]
     # Streamed candidates when the recipe can stream: 16 prompts in parts of 2 on one rollout rank,
     # 8 parts of 1.2625 s and 1.25 s: 1.2625 + 7 x 1.2625 + 1.25 + 0.25.
-    streamed = dict((c.label, (c, p)) for c, p in rank_candidates(model, 2, prompts_per_step=16, stream_groups=2))
+    assert not any("streamed" in c.label for c, _ in rank_candidates(model, 2, prompts_per_step=16, stream_groups=2))
+    streamed = dict((c.label, (c, p)) for c, p in rank_candidates(model, 2, prompts_per_step=16, stream_groups=2,
+                                                                   stream_model=model))
     cand, pred = streamed["disaggregated 1+1, streamed"]
     assert pred.step_s == pytest.approx(8 * 1.2625 + 1.25 + 0.25)
     assert "runner.groups_per_part=2" in cand.overrides() and "runner.max_staleness=0" in cand.overrides()
@@ -176,7 +178,8 @@ def test_candidates_over_the_nodes_memory_do_not_fit():
         p.components["rollout"].peak_mb, p.components["reward"].peak_mb, p.components["actor"].peak_mb = rollout, reward, actor
     # Every rank at its component's largest peak: one rank each is 1000 + 300 + 1500 = 2800 MB;
     # "collocated, 2 ranks each" doubles it, 5600 MB, over a 4000 MB node.
-    ranked, skip = ranked_fits(cfg, heavy, memory_mb=4000.0)
+    ranking = ranked_fits(cfg, heavy, memory_mb=4000.0)
+    ranked, skip = ranking.ranked, ranking.skip
     assert {c.label: p.memory_mb for c, p in ranked}["collocated"] == 2800.0
     assert "hybrid (rollout 1, actor 2), staleness 1" in {c.label for c, _ in ranked}
     assert skip["collocated, 2 ranks each"] == "needs ~5600 MB on a node (its ranks' profiled peaks), a node has 4000 MB"

@@ -180,7 +180,8 @@ def _replan(state: RunState) -> None:
     steps = [h for h in trainer.history if h.get("step", 0) > 0]
     measured = statistics.median(h["time/step"] for h in (steps[1:] or steps))
     own = build_profile(read_spans(os.path.join(trainer.output_dir, TIMELINE_FILE)), trainer.history, trainer.placement,
-                        trainer.cfg.runner.max_staleness, plan.candidate.label, warmup=1 if len(steps) > 1 else 0)
+                        trainer.cfg.runner.max_staleness, plan.candidate.label, warmup=1 if len(steps) > 1 else 0,
+                        groups_per_part=trainer.cfg.runner.groups_per_part)
     chosen, why = replan(trainer.cfg, plan, own, measured)
     state.say(f"placement auto at step {trainer.step_count}: {why}")
     if chosen is not None:
@@ -222,7 +223,7 @@ def _write_artifacts(state: RunState) -> Dict[str, Optional[str]]:
         "timeline": state.timeline.plot() if state.timeline is not None else None,
         "profile": write_profile(trainer.output_dir, trainer.history, trainer.placement, cfg.runner.max_staleness,
                                  f"{cfg.cluster.component_placement}; devices_per_rank "
-                                 f"{dict(cfg.cluster.devices_per_rank)}"),
+                                 f"{dict(cfg.cluster.devices_per_rank)}", cfg.runner.groups_per_part),
     }
     for path in out.values():
         if path:

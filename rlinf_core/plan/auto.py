@@ -39,12 +39,6 @@ def node_devices(cfg: Any) -> int:
     return cfg.cluster.num_gpus_per_node or cfg.cluster.num_cpus_per_node or os.cpu_count() or 1
 
 
-def stream_groups(cfg: Any) -> int:
-    """Prompt groups per part for the streamed candidates: the recipe's ``runner.groups_per_part``,
-    else about 8 parts per step (a pipeline deep enough to overlap, parts big enough to batch)."""
-    return cfg.runner.groups_per_part or max(1, cfg.data.rollout_batch_size // 8)
-
-
 def with_candidate(cfg: Any, cand: Candidate) -> Any:
     """A copy of ``cfg`` placed as ``cand`` says."""
     out = copy.deepcopy(cfg)
@@ -101,21 +95,37 @@ def over_memory(ranked: List[Tuple[Candidate, Prediction]], limit_mb: Optional[f
             for c, p in ranked if p.memory_mb > limit_mb}
 
 
-def ranked_fits(cfg: Any, profiles: List[Profile],
-                memory_mb: Optional[float] = None) -> Tuple[List[Tuple[Candidate, Prediction]], Dict[str, str]]:
-    """The candidates that fit ``cfg`` (sizes, streaming, memory) ranked by predicted step time,
-    and the ones that do not, with why."""
+@dataclass
+class Ranking:
+    """The candidates that fit, fastest first; those that do not, with why; the model's notes."""
+
+    ranked: List[Tuple[Candidate, Prediction]]
+    skip: Dict[str, str]
+    notes: List[str]
+
+
+def ranked_fits(cfg: Any, profiles: List[Profile], memory_mb: Optional[float] = None) -> Ranking:
+    """The candidates that fit ``cfg`` (sizes, streaming, memory) ranked by predicted step time.
+    Streamed candidates are ranked only from streamed runs' profiles, in their part size."""
     from rlinf_core.errors import ConfigError
 
-    devices, groups = node_devices(cfg), stream_groups(cfg)
+    devices = node_devices(cfg)
+    streamed = [p for p in profiles if p.groups_per_part > 0]
+    groups = streamed[0].groups_per_part if streamed else 0
+    model = CostModel([p for p in profiles if not p.groups_per_part] or profiles)
+    notes = list(model.notes)
+    if not streamed:
+        notes.append("streamed placements (runner.groups_per_part) are ranked only from a streamed run's profile: "
+                     "a part's rollout costs more than its share of one call over the whole batch")
     skip = misfits(cfg, devices, groups)
-    ranked = [(c, p) for c, p in rank_candidates(CostModel(profiles), devices, cfg.data.rollout_batch_size, groups,
-                                                 cfg.cluster.num_nodes) if c.label not in skip]
+    ranked = [(c, p) for c, p in rank_candidates(model, devices, cfg.data.rollout_batch_size, groups,
+                                                 cfg.cluster.num_nodes, CostModel(streamed) if streamed else None)
+              if c.label not in skip]
     skip.update(over_memory(ranked, memory_mb if memory_mb is not None else node_memory_mb(cfg)))
     ranked = [(c, p) for c, p in ranked if c.label not in skip]
     if not ranked:
         raise ConfigError(f"No candidate placement fits the recipe on {devices} devices: {skip}")
-    return ranked, skip
+    return Ranking(ranked, skip, notes)
 
 
 @dataclass
@@ -134,7 +144,7 @@ def choose_at_start(cfg: Any) -> AutoPlan:
     """The starting placement of an auto run (see the module docstring)."""
     if cfg.runner.plan_profiles:
         profiles = [load_profile(p) for p in cfg.runner.plan_profiles]
-        ranked, _ = ranked_fits(cfg, profiles)
+        ranked = ranked_fits(cfg, profiles).ranked
         (best, pred) = ranked[0]
         runner_up = f"; next: {ranked[1][0].label} {ranked[1][1].step_s:.2f} s" if len(ranked) > 1 else ""
         reason = (f"the fastest of {len(ranked)} fitting candidates predicted from {len(profiles)} profile(s): "
@@ -156,7 +166,7 @@ def replan(cfg: Any, plan: AutoPlan, own: Optional[Profile], measured_s: float) 
         if abs(drift) <= cfg.runner.replan_drift:
             return None, (f"measured {measured_s:.2f} s/step vs predicted {plan.predicted_s:.2f} s ({drift:+.0%}, within "
                           f"runner.replan_drift {cfg.runner.replan_drift:.0%}): staying")
-    ranked, _ = ranked_fits(cfg, plan.profiles + [own])
+    ranked = ranked_fits(cfg, plan.profiles + [own]).ranked
     best, pred = ranked[0]
     if best.label == plan.candidate.label:
         return None, f"{best.label} is still the fastest ({pred.step_s:.2f} s/step predicted): staying"

@@ -10,8 +10,8 @@ Candidates (the reward always sits with the rollout, whose scoring it follows):
 - hybrid, the rollout on 0..k-1 and the actor on every device, with ``max_staleness: 1``;
 - on several nodes: collocated across them, and whole nodes split between the rollout and
   the actor (cross-node communication is not modelled: see the simulator's assumptions);
-- when the recipe can stream a step (``runner.groups_per_part``: one update per step, ...),
-  the disaggregated splits streamed, on-policy.
+- when the recipe can stream a step (``runner.groups_per_part``: one update per step, ...)
+  and a streamed run's profile is at hand, the disaggregated splits streamed, on-policy.
 
 Every candidate is parsed by the real placement parser, so its recipe lines are valid.
 """
@@ -19,7 +19,7 @@ Every candidate is parsed by the real placement parser, so its recipe lines are 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from rlinf_core.cluster.placement import parse_placement
 from rlinf_core.flow.streaming import part_sizes
@@ -105,14 +105,17 @@ def layouts_of(candidate: Candidate, devices: int, nodes: int = 1) -> Dict[str, 
 
 
 def rank_candidates(model: CostModel, devices: int, prompts_per_step: int = 0, stream_groups: int = 0,
-                    nodes: int = 1) -> List[Tuple[Candidate, Prediction]]:
-    """Every candidate with its prediction, fastest first (streamed ones when ``stream_groups``
-    > 0; their parts per rollout rank follow from ``prompts_per_step``)."""
+                    nodes: int = 1, stream_model: Optional[CostModel] = None) -> List[Tuple[Candidate, Prediction]]:
+    """Every candidate with its prediction, fastest first. Streamed candidates (parts of
+    ``stream_groups`` groups; their count per rollout rank follows from ``prompts_per_step``)
+    are predicted from ``stream_model``, profiles of streamed runs: a part's rollout call costs
+    more than its share of one call over the whole batch, which unstreamed profiles cannot show."""
     scored = []
-    for cand in candidates(devices, stream_groups, nodes):
+    for cand in candidates(devices, stream_groups if stream_model is not None else 0, nodes):
         lay = layouts_of(cand, devices, nodes)
         shares = bool(set(lay["rollout"].devices) & set(lay["actor"].devices))
         parts = len(part_sizes(prompts_per_step // lay["rollout"].ranks, cand.groups_per_part)) if prompts_per_step else 1
-        scored.append((cand, predict(model, lay, cand.max_staleness, offload=shares and cand.max_staleness == 0,
+        costs = stream_model if cand.groups_per_part and stream_model is not None else model
+        scored.append((cand, predict(costs, lay, cand.max_staleness, offload=shares and cand.max_staleness == 0,
                                      parts=parts)))
     return sorted(scored, key=lambda cp: cp[1].step_s)

@@ -19,7 +19,7 @@ import click
 from rlinf_core.plan.auto import ranked_fits
 from rlinf_core.plan.candidates import Candidate, candidates
 from rlinf_core.plan.profile import Profile, load_profile
-from rlinf_core.plan.simulate import CostModel, Prediction
+from rlinf_core.plan.simulate import Prediction
 
 
 def profile_recipe(recipe: str, overrides: Tuple[str, ...], devices: int, steps: int, workdir: str) -> List[Profile]:
@@ -97,6 +97,6 @@ def plan_command(recipe: str, overrides: Tuple[str, ...], profiles: Tuple[str, .
             cfg.cluster.num_gpus_per_node = devices
         else:
             cfg.cluster.num_cpus_per_node = devices
-    ranked, skip = ranked_fits(cfg, loaded, memory_gb * 1024 if memory_gb else None)
-    for line in format_plan(ranked, skip, CostModel(loaded).notes):
+    ranking = ranked_fits(cfg, loaded, memory_gb * 1024 if memory_gb else None)
+    for line in format_plan(ranking.ranked, ranking.skip, ranking.notes):
         click.echo(line)

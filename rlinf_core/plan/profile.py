@@ -32,7 +32,8 @@ from rlinf_core.errors import ConfigError
 from rlinf_core.flow.timeline import Span, busy_seconds, read_spans
 
 PROFILE_FILE = "profile.json"
-PHASES = {"rollout": ("generate_part",), "reward": ("score_part",), "actor": ("train_on",)}
+PHASES = {"rollout": ("generate_part",), "reward": ("score_part",),
+          "actor": ("train_on", "begin_streamed_step", "train_part", "finish_streamed_step")}
 
 
 @dataclass
@@ -65,6 +66,7 @@ class Profile:
     response_length_mean: float
     response_length_max: float
     components: Dict[str, ComponentProfile] = field(default_factory=dict)
+    groups_per_part: int = 0  # > 0: a streamed run (its rollout ran in parts of this many groups)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -130,7 +132,7 @@ def _component(spans: List[Span], history: List[Dict[str, float]], name: str, un
 
 
 def build_profile(spans: List[Span], history: List[Dict[str, Any]], placement: Any, max_staleness: int,
-                  placement_text: str, warmup: int = 1) -> Optional[Profile]:
+                  placement_text: str, warmup: int = 1, groups_per_part: int = 0) -> Optional[Profile]:
     """The profile of the training steps after ``warmup`` (None when no such step has metrics)."""
     rows = [h for h in history if int(h.get("step", 0)) > warmup and "time/step" in h]
     if not rows:
@@ -156,21 +158,22 @@ def build_profile(spans: List[Span], history: List[Dict[str, Any]], placement: A
     return Profile(
         cpu=cpu_model(), placement=placement_text, max_staleness=max_staleness, steps=len(rows),
         step_s=step_s, sync_s=sync_s, offload_s=offload,
-        driver_s=max(0.0, step_s - inside) if max_staleness == 0 else 0.0,
+        driver_s=max(0.0, step_s - inside) if max_staleness == 0 and not groups_per_part else 0.0,
         reward_tail_s=reward_tail,
         response_length_mean=_median([h.get("rollout/response_length", 0.0) for h in rows]),
         response_length_max=max(h.get("rollout/response_length_max", 0.0) for h in rows),
-        components=comps,
+        components=comps, groups_per_part=groups_per_part,
     )
 
 
 def write_profile(output_dir: str, history: List[Dict[str, Any]], placement: Any, max_staleness: int,
-                  placement_text: str) -> Optional[str]:
+                  placement_text: str, groups_per_part: int = 0) -> Optional[str]:
     """Build the run's profile from its ``timeline.jsonl`` and write ``profile.json``; its path, or None."""
     from rlinf_core.flow.timeline import TIMELINE_FILE
 
     profile = build_profile(read_spans(os.path.join(output_dir, TIMELINE_FILE)), history, placement, max_staleness,
-                            placement_text, warmup=1 if len([h for h in history if h.get("step", 0) > 0]) > 1 else 0)
+                            placement_text, warmup=1 if len([h for h in history if h.get("step", 0) > 0]) > 1 else 0,
+                            groups_per_part=groups_per_part)
     if profile is None:
         return None
     path = os.path.join(output_dir, PROFILE_FILE)
