@@ -47,28 +47,17 @@ _COLLOCATED = {
     "cluster.component_placement": "actor,rollout,reward: all",
     "cluster.devices_per_rank": {"actor": 2, "rollout": 2, "reward": 2},
 }
+_SPLIT = {  # rollout and reward on core 0, the actor on core 1
+    "cluster.component_placement": "rollout,reward: 0, actor: 1",
+    "cluster.devices_per_rank": {"actor": 1, "rollout": 1, "reward": 1},
+}
 MODES: Dict[str, Dict[str, Any]] = {
     "collocated": _COLLOCATED,
     "collocated, no offload": {**_COLLOCATED, "runner.offload_between_phases": "off"},
-    "disaggregated": {
-        "cluster.component_placement": "rollout,reward: 0, actor: 1",
-        "cluster.devices_per_rank": {"actor": 1, "rollout": 1, "reward": 1},
-    },
-    "disaggregated, streamed": {
-        "cluster.component_placement": "rollout,reward: 0, actor: 1",
-        "cluster.devices_per_rank": {"actor": 1, "rollout": 1, "reward": 1},
-        "runner.groups_per_part": 2,
-    },
-    "disaggregated, streamed in 2 parts": {
-        "cluster.component_placement": "rollout,reward: 0, actor: 1",
-        "cluster.devices_per_rank": {"actor": 1, "rollout": 1, "reward": 1},
-        "runner.groups_per_part": 8,
-    },
-    "disaggregated, staleness 1": {
-        "cluster.component_placement": "rollout,reward: 0, actor: 1",
-        "cluster.devices_per_rank": {"actor": 1, "rollout": 1, "reward": 1},
-        "runner.max_staleness": 1,
-    },
+    "disaggregated": _SPLIT,
+    "disaggregated, streamed": {**_SPLIT, "runner.groups_per_part": 2},
+    "disaggregated, streamed in 2 parts": {**_SPLIT, "runner.groups_per_part": 8},
+    "disaggregated, staleness 1": {**_SPLIT, "runner.max_staleness": 1},
     "hybrid, staleness 1": {
         "cluster.component_placement": "rollout,reward: 0, actor: 0-1",
         "cluster.devices_per_rank": {"actor": 2, "rollout": 1, "reward": 1},
