@@ -14,6 +14,22 @@ from typing import Any, List, Optional, Sequence
 from rlinf_core.data import BatchPlan, TrajectoryBatch
 
 
+def actor_shards(n: int, global_batch_size: int, world: int, seed: int, step: int) -> List[List[int]]:
+    """Row indices for each actor rank: a seeded shuffle, cut so that minibatch m of every
+    rank holds its slice of the same ``global_batch_size`` rows."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + step)
+    perm = torch.randperm(n, generator=gen).tolist()
+    per_rank = global_batch_size // world
+    shards: List[List[int]] = [[] for _ in range(world)]
+    for start in range(0, n, global_batch_size):
+        mb = perm[start : start + global_batch_size]
+        for r in range(world):
+            shards[r].extend(mb[r * per_rank : (r + 1) * per_rank])
+    return shards
+
+
 def group_numbers(keys: Sequence[Any]) -> Any:
     """Group ids 0, 1, ... in order of first appearance of each key: (part, group in part) pairs,
     since every rollout part numbers its own groups from 0."""

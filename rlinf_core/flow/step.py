@@ -26,27 +26,12 @@ from typing import Any, Dict, List, Optional
 
 from rlinf_core.config.derived import DerivedSizes
 from rlinf_core.errors import ConfigError
+from rlinf_core.flow.assembly import actor_shards
 from rlinf_core.flow.data_cursor import DataCursor
 from rlinf_core.flow.pipeline import Prefetch
 from rlinf_core.flow.sampling import SampledBatch, sample_step
 from rlinf_core.flow.streaming import PartFeed
 from rlinf_core.interfaces.task import Example
-
-
-def actor_shards(n: int, global_batch_size: int, world: int, seed: int, step: int) -> List[List[int]]:
-    """Row indices for each actor rank: a seeded shuffle, cut so that minibatch m of every
-    rank holds its slice of the same ``global_batch_size`` rows."""
-    import torch
-
-    gen = torch.Generator().manual_seed(seed * 1_000_003 + step)
-    perm = torch.randperm(n, generator=gen).tolist()
-    per_rank = global_batch_size // world
-    shards: List[List[int]] = [[] for _ in range(world)]
-    for start in range(0, n, global_batch_size):
-        mb = perm[start : start + global_batch_size]
-        for r in range(world):
-            shards[r].extend(mb[r * per_rank : (r + 1) * per_rank])
-    return shards
 
 
 def offloads_between_phases(cfg: Any, placement: Any) -> bool:

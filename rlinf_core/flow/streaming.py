@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any, List, Optional, Sequence
 
 from rlinf_core.errors import ConfigError
+from rlinf_core.flow.assembly import actor_shards
 from rlinf_core.interfaces.train import TrainBackend
 
 
@@ -37,13 +38,8 @@ def part_sizes(prompts_per_rank: int, groups_per_part: int) -> List[int]:
 
 
 def part_shards(rows: int, world: int, seed: int, step: int, part: int) -> List[List[int]]:
-    """Each actor rank's rows of one part: a seeded shuffle cut into ``world`` equal shards."""
-    import torch
-
-    gen = torch.Generator().manual_seed(seed * 1_000_003 + step * 7_919 + part)
-    perm = torch.randperm(rows, generator=gen).tolist()
-    per_rank = rows // world
-    return [perm[r * per_rank : (r + 1) * per_rank] for r in range(world)]
+    """Each actor rank's rows of one part: the step's one-minibatch shards, seeded per part."""
+    return actor_shards(rows, rows, world, seed, step * 7_919 + part)
 
 
 def check_streaming(cfg: Any, algorithm: Any, backend_cls: type, sizes: Any) -> None:
