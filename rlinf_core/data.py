@@ -178,6 +178,25 @@ class TrajectoryBatch:
         if not bool((self.response_logprobs.lengths == self.response_ids.lengths).all()):
             raise ValueError("TrajectoryBatch: response_logprobs and response_ids lengths differ")
 
+    @classmethod
+    def from_samples(cls, request: "RolloutRequest", prompts: Sequence[Any], responses: Sequence[Any],
+                     logprobs: Sequence[Any], truncated: Sequence[bool], texts: List[str]) -> "TrajectoryBatch":
+        """A rollout's answer to ``request``: ``request.group_size`` rows per prompt, in prompt
+        order (``prompts`` repeated accordingly), with the sampled tokens' log-probs and texts."""
+        import torch
+
+        g = request.group_size
+        return cls(
+            prompt_ids=Ragged.from_list(list(prompts), dtype=torch.long),
+            response_ids=Ragged.from_list(list(responses), dtype=torch.long),
+            response_logprobs=Ragged.from_list(list(logprobs), dtype=torch.float32),
+            group_ids=torch.arange(len(request.prompt_uids)).repeat_interleave(g),
+            prompt_uids=[u for u in request.prompt_uids for _ in range(g)],
+            answers=[a for a in request.answers for _ in range(g)],
+            truncated=torch.tensor(list(truncated), dtype=torch.bool),
+            response_texts=texts,
+        )
+
     def select(self, indices: Sequence[int]) -> "TrajectoryBatch":
         """The rows at ``indices`` (e.g. one minibatch), every filled field included."""
         import torch

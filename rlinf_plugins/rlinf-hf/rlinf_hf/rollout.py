@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
-from rlinf_core import Ragged, RolloutBackend, RolloutRequest, SamplingParams, TrajectoryBatch
+from rlinf_core import RolloutBackend, RolloutRequest, SamplingParams, TrajectoryBatch
 from rlinf_core.config import RolloutConfig, doc
 from rlinf_core.errors import ConfigError
 from rlinf_core.models import load_tokenizer
@@ -90,17 +90,8 @@ class HFRollout(RolloutBackend):
             responses += r
             logprobs += lp
             truncated += t
-        g = request.group_size
-        return TrajectoryBatch(
-            prompt_ids=Ragged.from_list(prompts, dtype=torch.long),
-            response_ids=Ragged.from_list(responses, dtype=torch.long),
-            response_logprobs=Ragged.from_list(logprobs, dtype=torch.float32),
-            group_ids=torch.arange(len(request.prompt_uids)).repeat_interleave(g),
-            prompt_uids=[u for u in request.prompt_uids for _ in range(g)],
-            answers=[a for a in request.answers for _ in range(g)],
-            truncated=torch.tensor(truncated, dtype=torch.bool),
-            response_texts=self.tokenizer.batch_decode(responses, skip_special_tokens=True),
-        )
+        texts = self.tokenizer.batch_decode(responses, skip_special_tokens=True)
+        return TrajectoryBatch.from_samples(request, prompts, responses, logprobs, truncated, texts)
 
     def _generate_chunk(self, prompts: List[torch.Tensor], kwargs: Dict[str, Any]):
         if self.config.engine == "compact":

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 
 import torch
 
-from rlinf_core import Ragged, RolloutBackend, RolloutRequest, TrajectoryBatch
+from rlinf_core import RolloutBackend, RolloutRequest, TrajectoryBatch
 from rlinf_core.errors import ConfigError
 from rlinf_core.models import load_tokenizer
 from rlinf_vllm import engine as eng
@@ -75,16 +75,8 @@ class VLLMRollout(RolloutBackend):
         g = request.group_size
         prompts = [p for p in request.prompt_ids.to_list() for _ in range(g)]
         responses, logprobs, truncated = self._run([p.tolist() for p in prompts], sampling, request.seed)
-        return TrajectoryBatch(
-            prompt_ids=Ragged.from_list(prompts, dtype=torch.long),
-            response_ids=Ragged.from_list(responses, dtype=torch.long),
-            response_logprobs=Ragged.from_list(logprobs, dtype=torch.float32),
-            group_ids=torch.arange(len(request.prompt_uids)).repeat_interleave(g),
-            prompt_uids=[u for u in request.prompt_uids for _ in range(g)],
-            answers=[a for a in request.answers for _ in range(g)],
-            truncated=torch.tensor(truncated, dtype=torch.bool),
-            response_texts=self.tokenizer.batch_decode(responses, skip_special_tokens=True),
-        )
+        texts = self.tokenizer.batch_decode(responses, skip_special_tokens=True)
+        return TrajectoryBatch.from_samples(request, prompts, responses, logprobs, truncated, texts)
 
     def _run(self, prompts: List[List[int]], s: Sampling, seed: int) -> Tuple[List[List[int]], List[List[float]], List[bool]]:
         from vllm import SamplingParams
