@@ -260,6 +260,7 @@ def no_chat_template_checkpoint(tiny_checkpoint, tmp_path):
         ("no_chat_template", "chat template"),
         ("unwritable_output", "is not writable"),
         ("too_many_cpus", "this machine (an embedded Ray gets all of it) has"),
+        ("missing_plan_profile", "`runner.plan_profiles`: "),
     ],
 )
 def test_bad_input_exits_2_and_writes_nothing(recipe, tiny_checkpoint, dataset, tmp_path, case, expected):
@@ -288,6 +289,8 @@ def test_bad_input_exits_2_and_writes_nothing(recipe, tiny_checkpoint, dataset, 
         args = [f"runner.output_dir={out}"]
     elif case == "too_many_cpus":
         args.append(f"cluster.num_cpus_per_node={os.cpu_count() + 62}")
+    elif case == "missing_plan_profile":
+        args += ["cluster.component_placement=auto", f"runner.plan_profiles=[{tmp_path / 'nope'}]"]
     proc = cli("run", recipe, *args)
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert expected in proc.stderr, proc.stderr[-3000:]

@@ -233,11 +233,12 @@ def _write_artifacts(state: RunState) -> Dict[str, Optional[str]]:
 
 def run(cfg: Any) -> RunResult:
     """Train as ``cfg`` says; returns the metric history and where things were written."""
-    prepare_assets(cfg)
+    # Chosen before any asset is prepared: a bad runner.plan_profiles must leave nothing written.
     auto = choose_placement(cfg) if is_auto(cfg) else None
     if auto is not None:
         cfg = with_candidate(cfg, auto.candidate)
         print(f"[rlinf] placement auto: {auto.candidate.label} ({auto.reason})", file=sys.stderr, flush=True)
+    prepare_assets(cfg)
     trainer = Trainer(cfg)
     trainer.validate()
     result = RunResult(output_dir=trainer.output_dir, steps=0)

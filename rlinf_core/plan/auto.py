@@ -22,6 +22,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
+from rlinf_core.errors import ConfigError
 from rlinf_core.plan.candidates import Candidate, candidates, rank_candidates
 from rlinf_core.plan.profile import Profile, load_profile
 from rlinf_core.plan.simulate import CostModel, Prediction
@@ -107,7 +108,6 @@ class Ranking:
 def ranked_fits(cfg: Any, profiles: List[Profile], memory_mb: Optional[float] = None) -> Ranking:
     """The candidates that fit ``cfg`` (sizes, streaming, memory) ranked by predicted step time.
     Streamed candidates are ranked only from streamed runs' profiles, in their part size."""
-    from rlinf_core.errors import ConfigError
 
     devices = node_devices(cfg)
     streamed = [p for p in profiles if p.groups_per_part > 0]
@@ -143,7 +143,10 @@ class AutoPlan:
 def choose_at_start(cfg: Any) -> AutoPlan:
     """The starting placement of an auto run (see the module docstring)."""
     if cfg.runner.plan_profiles:
-        profiles = [load_profile(p) for p in cfg.runner.plan_profiles]
+        try:
+            profiles = [load_profile(p) for p in cfg.runner.plan_profiles]
+        except ConfigError as exc:
+            raise ConfigError(f"`runner.plan_profiles`: {exc}") from None
         ranked = ranked_fits(cfg, profiles).ranked
         (best, pred) = ranked[0]
         runner_up = f"; next: {ranked[1][0].label} {ranked[1][1].step_s:.2f} s" if len(ranked) > 1 else ""
