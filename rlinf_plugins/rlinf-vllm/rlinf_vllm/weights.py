@@ -1,4 +1,5 @@
-"""Weight sync into a live vLLM engine: the trainer's state dict in buckets, loaded in place.
+"""Weight sync into a live vLLM engine: the trainer's state dict in buckets
+(:func:`rlinf_core.engine_rollout.weight_buckets`), loaded in place.
 
 Follows RLinf (arXiv:2509.15965) and its vLLM worker: the engine is never restarted; each
 bucket goes to every engine worker through ``LLM.collective_rpc`` and is loaded by the model's
@@ -24,29 +25,10 @@ so that a multi-process engine pickles them by reference.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Dict, Iterator, List, Mapping, Optional
+from typing import TYPE_CHECKING, Dict, List
 
 if TYPE_CHECKING:
     import torch
-
-
-def buckets(state_dict: Mapping[str, "torch.Tensor"], max_bytes: int, dtype: Optional["torch.dtype"] = None) -> Iterator[Dict[str, "torch.Tensor"]]:
-    """Consecutive groups of whole tensors of at most ``max_bytes`` each (a larger tensor goes alone),
-    in the state dict's order (a model's order: each layer's weights together), cast to ``dtype``."""
-    bucket: Dict[str, "torch.Tensor"] = {}
-    size = 0
-    for name, tensor in state_dict.items():
-        t = tensor.detach()
-        if dtype is not None and t.is_floating_point() and t.dtype != dtype:
-            t = t.to(dtype)
-        nbytes = t.numel() * t.element_size()
-        if bucket and size + nbytes > max_bytes:
-            yield bucket
-            bucket, size = {}, 0
-        bucket[name] = t.contiguous()
-        size += nbytes
-    if bucket:
-        yield bucket
 
 
 # -- run inside vLLM's worker (through LLM.collective_rpc) ----------------------------------

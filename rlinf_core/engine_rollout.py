@@ -1,0 +1,128 @@
+"""Engine-neutral parts of a rollout backend that drives an external inference engine (vLLM,
+SGLang): the resolved sampling settings, per-row seeds, the checkpoint's EOS ids and
+``config.json``, the check of pass-through sampling fields, and weight buckets for syncing the
+trainer's state dict into a live engine.
+
+Follows RLinf (arXiv:2509.15965), whose vLLM and SGLang workers both generate from token ids and
+take the trainer's weights in buckets without restarting the engine. Nothing here imports an
+engine: plugins translate :class:`Sampling` into their engine's own parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Mapping, Optional
+
+from rlinf_core.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
+
+    from rlinf_core.config import RolloutConfig
+    from rlinf_core.data import RolloutRequest
+
+_SEED_MODULUS = 2**63 - 1
+PRECISION_NAMES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}  # model.precision -> dtype name
+
+
+def torch_dtype(precision: str) -> "torch.dtype":
+    """The torch dtype of a ``model.precision`` value (fp32, bf16, fp16)."""
+    import torch
+
+    return getattr(torch, PRECISION_NAMES[precision])
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """The settings of one rollout call: the request's own, else the rollout config's."""
+
+    temperature: float
+    top_p: float
+    top_k: int  # -1: off
+    max_new_tokens: int
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature <= 0
+
+    @classmethod
+    def resolve(cls, request: "RolloutRequest", config: "RolloutConfig") -> "Sampling":
+        s = request.sampling or config  # both carry temperature, top_p, top_k, max_new_tokens
+        return cls(float(s.temperature), float(s.top_p), int(s.top_k), int(s.max_new_tokens))
+
+
+def row_seeds(request_seed: int, rows: int) -> List[int]:
+    """One seed per response row, a fixed function of the request seed and the row index, so a
+    fixed request seed reproduces a rollout whatever the engine's batching."""
+    base = (int(request_seed) * 1_000_003) % _SEED_MODULUS
+    return [(base + i) % _SEED_MODULUS for i in range(rows)]
+
+
+def check_extra_sampling(
+    extra: Mapping[str, Any], valid_fields: Iterable[str], owned: Mapping[str, str], engine_params: str
+) -> None:
+    """Refuse a ``rollout.extra_sampling`` entry the engine does not know (``valid_fields`` of
+    ``engine_params``, e.g. "vllm.SamplingParams") or one rlinf sets itself (``owned`` maps each
+    such engine field to the rlinf setting to use instead)."""
+    valid = set(valid_fields)
+    for name in extra:
+        where = f"`rollout.extra_sampling.{name}`"
+        if name in owned:
+            raise ConfigError(f"{where} is set by rlinf itself; use {owned[name]} instead.")
+        if name not in valid:
+            raise ConfigError(
+                f"{where} is not a {engine_params} field; valid fields: {', '.join(sorted(valid - set(owned)))}."
+            )
+
+
+def weight_buckets(
+    state_dict: Mapping[str, "torch.Tensor"], max_bytes: int, dtype: Optional["torch.dtype"] = None
+) -> Iterator[Dict[str, "torch.Tensor"]]:
+    """Consecutive groups of whole tensors of at most ``max_bytes`` each (a larger tensor goes
+    alone), in the state dict's order (a model's order: each layer's weights together), floating
+    tensors cast to ``dtype``. Bounds the memory of one transfer into the engine."""
+    bucket: Dict[str, "torch.Tensor"] = {}
+    size = 0
+    for name, tensor in state_dict.items():
+        t = tensor.detach()
+        if dtype is not None and t.is_floating_point() and t.dtype != dtype:
+            t = t.to(dtype)
+        nbytes = t.numel() * t.element_size()
+        if bucket and size + nbytes > max_bytes:
+            yield bucket
+            bucket, size = {}, 0
+        bucket[name] = t.contiguous()
+        size += nbytes
+    if bucket:
+        yield bucket
+
+
+def read_model_config(path: str, field_name: str = "rollout.model.model_path") -> Dict[str, Any]:
+    """The checkpoint's ``config.json`` (errors name the config field)."""
+    file = os.path.join(path, "config.json")
+    try:
+        with open(file) as fh:
+            return json.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"`{field_name}`={path!r} has no config.json: give a Hugging Face checkpoint folder.") from exc
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"`{field_name}`={path!r}: cannot read config.json ({exc}).") from exc
+
+
+def checkpoint_eos_ids(path: str, tokenizer: Any) -> List[int]:
+    """The checkpoint's EOS ids as the HF backend stops on them: generation_config.json's (else
+    config.json's), plus the tokenizer's EOS."""
+    from transformers import GenerationConfig
+
+    try:
+        eos = GenerationConfig.from_pretrained(path).eos_token_id
+    except OSError:  # no generation_config.json
+        eos = read_model_config(path).get("eos_token_id")
+    ids = list(eos) if isinstance(eos, list) else [eos] if eos is not None else []
+    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
+        ids.append(tokenizer.eos_token_id)
+    if not ids:
+        raise ConfigError(f"The checkpoint at {path!r} defines no EOS token; generation could never stop early.")
+    return ids
