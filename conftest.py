@@ -15,6 +15,18 @@ REPO = Path(__file__).resolve().parent
 FIXTURES = REPO / "tests" / "fixtures"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `gpu` need CUDA: skipped, with the reason, on machines without it (CI's CPUs)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="marked gpu: needs a CUDA device, none visible")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def plugin_site(tmp_path_factory) -> Path:
     """rlinf-testplugin installed (pip, entry point metadata and all) into a private site dir.
