@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import shutil
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
@@ -45,6 +44,7 @@ from rlinf_core.interfaces.task import Example
 from rlinf_core.interfaces.train import TrainSetup
 from rlinf_core.models import load_tokenizer
 from rlinf_core.plugins import get_registry
+from rlinf_core.rng import restore_rng_state, rng_state
 
 PLUGIN_ENV_VARS = ("RLINF_PLUGINS", "RLINF_DISABLE_PLUGINS", "RLINF_PLUGIN_MODULES")
 
@@ -85,22 +85,6 @@ def _check_output_dir_writable(path: str) -> None:
         probe = os.path.dirname(probe)
     if not os.path.isdir(probe) or not os.access(probe, os.W_OK | os.X_OK):
         raise ConfigError(f"`runner.output_dir`={path!r} is not writable ({probe!r} is not a writable folder).")
-
-
-def _driver_rng_state() -> Dict[str, Any]:
-    import numpy as np
-    import torch
-
-    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
-
-
-def _set_driver_rng_state(state: Dict[str, Any]) -> None:
-    import numpy as np
-    import torch
-
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
 
 
 class Trainer:
@@ -183,7 +167,7 @@ class Trainer:
         self.cursor.load_state_dict(state["data"])
         self.history = state.get("history", [])
         self.run_id = state.get("tracker_run_id")
-        _set_driver_rng_state(torch.load(os.path.join(self.resumed_from, "driver_rng.pt"), weights_only=False))
+        restore_rng_state(torch.load(os.path.join(self.resumed_from, "driver_rng.pt"), weights_only=False))
         return state
 
     def launch(self) -> None:
@@ -269,7 +253,7 @@ class Trainer:
             }
             with open(os.path.join(tmp, "runner.json"), "w") as fh:
                 json.dump(state, fh)
-            torch.save(_driver_rng_state(), os.path.join(tmp, "driver_rng.pt"))
+            torch.save(rng_state(), os.path.join(tmp, "driver_rng.pt"))
             if best is not None:
                 write_best_info(tmp, best)
             ckpt.write_manifest(tmp, step)

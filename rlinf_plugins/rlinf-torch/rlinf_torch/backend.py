@@ -7,7 +7,9 @@ are laid out one per row or packed (see :mod:`rlinf_torch.packing`); deviating f
 group's shared prompt runs once under its responses (:mod:`rlinf_torch.prefix`). What one
 ``train_step`` does (old log-probs, minibatches, early stop, skipped zero-advantage rows) is
 in :mod:`rlinf_torch.step`. The entropy is computed inside autograd only when the algorithm
-asks for it (``Algorithm.needs_entropy_grad``).
+asks for it (``Algorithm.needs_entropy_grad``). What touches gradients and weights (the
+backward, the update, discarding a rejected minibatch's gradients, the full weights) goes
+through a few ``_`` methods that another engine overrides (rlinf-deepspeed).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import inspect
+import math
 import os
-import random
 import shutil
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
@@ -27,6 +29,7 @@ from rlinf_core import Ragged, TrainBackend, TrainSetup, TrajectoryBatch, distin
 from rlinf_core.config import ActorConfig, doc
 from rlinf_core.errors import ConfigError
 from rlinf_core.models import load_tokenizer
+from rlinf_core.rng import restore_rng_state, rng_state
 from rlinf_torch import distributed as D
 from rlinf_torch.packing import pack, token_logprobs_and_entropy
 from rlinf_torch.prefix import shared_prompt_forward
@@ -62,8 +65,6 @@ class TorchTrainBackend(TrainBackend):
 
     # -- set-up ---------------------------------------------------------------------------
     def load(self, setup: TrainSetup) -> None:
-        from transformers import AutoModelForCausalLM
-
         c = self.config
         self.setup = setup
         want = c.device
@@ -73,6 +74,19 @@ class TorchTrainBackend(TrainBackend):
             if setup.dist_addr is None or setup.dist_port is None:
                 raise RuntimeError("several actor ranks need a rendezvous address (TrainSetup.dist_addr/dist_port)")
             D.init_process_group(self.rank, self.world_size, setup.dist_addr, setup.dist_port, self.device)
+        model = self._load_model()
+        self.share_prompts = self._can_share_prompts()
+        self.reference = None
+        self._streamed: Optional[StreamedStep] = None  # a step trained part by part, between begin and finish
+        if setup.keep_reference:
+            self.reference = copy.deepcopy(model).eval().requires_grad_(False)
+        self._wrap_and_optimize(model)
+
+    def _load_model(self) -> torch.nn.Module:
+        """The tokenizer and the Hugging Face model of ``actor.model``, on this rank's device."""
+        from transformers import AutoModelForCausalLM
+
+        c = self.config
         path = c.model.model_path
         self.tokenizer = load_tokenizer(path, "actor.model.model_path")
         self.pad_id = self.tokenizer.pad_token_id or 0
@@ -85,26 +99,60 @@ class TorchTrainBackend(TrainBackend):
             model.gradient_checkpointing_enable()
         self.flash = getattr(model.config, "_attn_implementation", "") == "flash_attention_2"
         self.keeps_logits = "logits_to_keep" in inspect.signature(model.forward).parameters
-        # The prompt pass needs a KV cache (gradient checkpointing turns transformers' cache off)
-        # and a module called twice per micro-batch, which FSDP2's per-layer reshard/reduce
-        # hooks are not set up for; packed rows have their own layout.
-        self.share_prompts = (
+        return model
+
+    def _can_share_prompts(self) -> bool:
+        """The prompt pass needs a KV cache (gradient checkpointing turns transformers' cache off)
+        and a module called twice per micro-batch, which FSDP2's per-layer reshard/reduce hooks
+        are not set up for; packed rows have their own layout."""
+        c = self.config
+        return (
             c.share_prompts and c.pack_row_tokens <= 0 and not c.gradient_checkpointing
             and not (c.strategy == "fsdp2" and self.world_size > 1)
         )
-        self.reference = None
-        self._streamed: Optional[StreamedStep] = None  # a step trained part by part, between begin and finish
-        if setup.keep_reference:
-            self.reference = copy.deepcopy(model).eval().requires_grad_(False)
-        self.model = D.wrap(model, c.strategy, self.device)
-        o = c.optim
+
+    def _wrap_and_optimize(self, model: torch.nn.Module) -> None:
+        """``self.model`` (DDP/FSDP2-wrapped), ``self.optimizer`` and ``self.scheduler``."""
+        self.model = D.wrap(model, self.config.strategy, self.device)
+        o = self.config.optim
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=o.lr, betas=(o.adam_beta1, o.adam_beta2), eps=o.adam_eps, weight_decay=o.weight_decay
         )
-        total = setup.total_optimizer_steps
+        total = self.setup.total_optimizer_steps
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: lr_factor(s, o.lr_warmup_steps, total, o.lr_scheduler, o.min_lr_ratio)
         )
+
+    # -- what a step does to the gradients and weights (engine seams: rlinf-deepspeed swaps them)
+    def _micro_batch_context(self, last: bool):
+        """Around one micro-batch's forward and backward: DDP reduces gradients on the last only."""
+        if not last and hasattr(self.model, "no_sync"):
+            return self.model.no_sync()
+        return contextlib.nullcontext()
+
+    def _backward(self, loss: torch.Tensor) -> None:
+        loss.backward()
+
+    def _optimizer_step(self) -> float:
+        """Clip and step on the accumulated gradient; returns its norm (not finite: no step)."""
+        clip = self.config.optim.clip_grad or float("inf")
+        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+        norm = float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)
+        if math.isfinite(norm):
+            self.optimizer.step()
+            self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return norm
+
+    def _discard_gradients(self) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def current_lr(self) -> float:
+        return float(self.scheduler.get_last_lr()[0])
+
+    def _full_state_dict(self) -> Dict[str, torch.Tensor]:
+        """The full weights on CPU, Hugging Face names (a collective under FSDP2)."""
+        return D.full_state_dict(self.model, self.config.strategy)
 
     def _autocast(self):
         if self.config.model.precision == "fp32":
@@ -235,11 +283,11 @@ class TorchTrainBackend(TrainBackend):
 
     # -- weights out ----------------------------------------------------------------------
     def state_dict_for_rollout(self) -> Dict[str, torch.Tensor]:
-        return D.full_state_dict(self.model, self.config.strategy)
+        return self._full_state_dict()
 
     def save_checkpoint(self, path: str) -> None:
         """A Hugging Face checkpoint (weights, config, tokenizer), written to a temporary folder and renamed."""
-        state = D.full_state_dict(self.model, self.config.strategy)
+        state = self._full_state_dict()
         if self.rank != 0:
             return
         tmp = path.rstrip("/") + ".tmp"
@@ -253,22 +301,18 @@ class TorchTrainBackend(TrainBackend):
     def save_state(self, path: str) -> None:
         """Per rank: optimizer and scheduler (sharded as trained under FSDP2), RNG states, and on
         rank 0 the frozen reference policy when KL is on. Resuming needs the same actor world size."""
-        import numpy as np
-
         os.makedirs(path, exist_ok=True)
         state = {
             "world_size": self.world_size,
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
-            "rng": {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()},
+            "rng": rng_state(),
         }
         if self.reference is not None and self.rank == 0:
             state["reference"] = {k: v.detach().cpu() for k, v in self.reference.state_dict().items()}
         torch.save(state, os.path.join(path, f"rank{self.rank}.pt"))
 
     def load_state(self, path: str) -> None:
-        import numpy as np
-
         file = os.path.join(path, f"rank{self.rank}.pt")
         if not os.path.exists(file):
             raise ConfigError(
@@ -282,9 +326,7 @@ class TorchTrainBackend(TrainBackend):
             )
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        random.setstate(state["rng"]["python"])
-        np.random.set_state(state["rng"]["numpy"])
-        torch.set_rng_state(state["rng"]["torch"])
+        restore_rng_state(state["rng"])
         if self.reference is not None:
             ref = state.get("reference")
             if ref is None:  # saved by another rank: read rank 0's copy

@@ -25,7 +25,6 @@ tokens only.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
@@ -199,9 +198,7 @@ class TrainStep:
         for j in range(count):
             real = j < len(micro)
             mrows = micro[j] if real else rows[:1]  # a zero-weighted stand-in keeps the ranks in step
-            sync = j == count - 1
-            ctx = b.model.no_sync() if (not sync and hasattr(b.model, "no_sync")) else contextlib.nullcontext()
-            with ctx:
+            with b._micro_batch_context(last=j == count - 1):
                 logp, entropy, lengths = b._forward(
                     b.model, [batch.prompt_ids[i] for i in mrows], [batch.response_ids[i] for i in mrows],
                     entropy_grad=self.algorithm.needs_entropy_grad,
@@ -209,7 +206,7 @@ class TrainStep:
                 out = self.algorithm.compute_loss(self._loss_inputs(mrows, logp, entropy, lengths, norms, real))
                 # Data-parallel backends average gradients over ranks; the loss is already a
                 # share of the global minibatch mean, so scale the average back to a sum.
-                (out.loss * (b.world_size if real else 0.0)).backward()
+                b._backward(out.loss * (b.world_size if real else 0.0))
             tokens = float(logp.numel())
             weight = tokens if real else 0.0
             sums.add({**out.metrics, "train/loss": float(out.loss.detach()) * norms.tokens / max(tokens, 1.0)}, weight)
@@ -261,18 +258,12 @@ class TrainStep:
 def apply_update(b: "TorchTrainBackend", algorithm: "Algorithm", stats: Dict[str, float], grad_norms: List[float]) -> str:
     """Step the optimizer on the accumulated gradient, unless the algorithm or a non-finite norm says no."""
     if algorithm.skip_update(stats):
-        b.optimizer.zero_grad(set_to_none=True)
+        b._discard_gradients()
         return "early_stopped"
-    clip = b.config.optim.clip_grad or float("inf")
-    norm = torch.nn.utils.clip_grad_norm_(b.model.parameters(), clip)
-    norm = float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)
+    norm = b._optimizer_step()
     if not math.isfinite(norm):
-        b.optimizer.zero_grad(set_to_none=True)
         return "skipped"
     grad_norms.append(norm)
-    b.optimizer.step()
-    b.scheduler.step()
-    b.optimizer.zero_grad(set_to_none=True)
     return "updates"
 
 
@@ -282,7 +273,7 @@ def step_metrics(
     """A step's ``train/*`` metrics; ``gap`` is this rank's largest recomputed-vs-rollout log-prob gap."""
     metrics = sums.reduce()[0]
     metrics["train/grad_norm"] = sum(grad_norms) / len(grad_norms) if grad_norms else 0.0
-    metrics["train/lr"] = b.scheduler.get_last_lr()[0]
+    metrics["train/lr"] = b.current_lr()
     metrics["train/early_stopped_minibatches"] = float(counts["early_stopped"])
     metrics["train/skipped_updates"] = float(counts["skipped"])
     metrics["train/optimizer_steps"] = float(counts["updates"])

@@ -1,30 +1,10 @@
 """A factory of random trajectory batches for the torch backend's tests."""
 
 import pytest
-import torch
 
-from rlinf_core import Ragged, TrajectoryBatch
+from rlinf_core.testing.batches import random_trajectory_batch
 
 
 @pytest.fixture
 def make_batch():
-    def make(n=4, seed=0, max_response=7, advantages=(1.0, -1.0), share_prompts=1):
-        """``share_prompts`` consecutive rows get the same prompt tokens (a GRPO group)."""
-        g = torch.Generator().manual_seed(seed)
-        distinct = [torch.randint(4, 200, (int(torch.randint(2, 6, (1,), generator=g)),), generator=g) for _ in range(n)]
-        prompts = [distinct[i // share_prompts].clone() for i in range(n)]
-        responses = [torch.randint(4, 200, (int(torch.randint(1, max_response, (1,), generator=g)),), generator=g) for _ in range(n)]
-        adv = torch.tensor(list(advantages) * (n // len(advantages)))
-        return TrajectoryBatch(
-            prompt_ids=Ragged.from_list(prompts),
-            response_ids=Ragged.from_list(responses),
-            response_logprobs=Ragged.from_list([torch.zeros(len(r)) for r in responses]),
-            group_ids=torch.arange(n) // 2,
-            prompt_uids=[str(i // 2) for i in range(n)],
-            answers=[["1"]] * n,
-            truncated=torch.zeros(n, dtype=torch.bool),
-            rewards=adv.clone(),
-            advantages=adv,
-        )
-
-    return make
+    return random_trajectory_batch
