@@ -118,7 +118,21 @@ class DeepSpeedTrainBackend(TorchTrainBackend):
         return float(norm) if norm is not None else float("nan")
 
     def _discard_gradients(self) -> None:
-        self.model.optimizer.zero_grad(set_to_none=True)
+        """Drop the accumulated gradients without an update, as DeepSpeed's own step does when it
+        finds them overflowing. There is no public call for it, and ``zero_grad`` is not enough:
+        in unmanaged mode ZeRO-1/2 keep each backward's gradients in ``all_grad_tensors`` until
+        ``step()`` (found here, DeepSpeed 0.19.8; tests/test_zero_vs_torch.py checks each stage)."""
+        opt = self.model.optimizer
+        if hasattr(opt, "_overflow_clean_up"):  # ZeRO-3
+            opt._overflow_clean_up(prev_scale=None)
+            return
+        opt.zero_grad(set_to_none=True)
+        opt._release_preflattened_grad_buffers()
+        if opt.cpu_offload:
+            opt.reset_cpu_buffers()
+        for held in (opt.all_grad_tensors, opt.averaged_gradients):
+            for k in list(held):
+                held[k] = None
 
     def current_lr(self) -> float:
         return float(self.model.get_lr()[0])
