@@ -27,16 +27,20 @@ def load_tokenizer(path: str, field_name: str = "rollout.model.model_path") -> A
             f"`{field_name}`={path!r} is not a folder. Point it at a Hugging Face checkpoint "
             f"(config.json, weights, tokenizer files); the model hub is not used."
         )
-    from transformers import AutoTokenizer, PreTrainedTokenizerFast
-
     tok_cfg = os.path.join(path, "tokenizer_config.json")
     saved_class = None
     if os.path.exists(tok_cfg):
         with open(tok_cfg, encoding="utf-8") as fh:
             saved_class = json.load(fh).get("tokenizer_class")
     try:
+        # Imported here, and AutoTokenizer only when needed: its module imports every model
+        # family's tokenizer mapping (~5 s of CPU here), which a generic tokenizer does not need.
         if saved_class in GENERIC_FAST_TOKENIZERS:
+            from transformers import PreTrainedTokenizerFast
+
             return PreTrainedTokenizerFast.from_pretrained(path)
+        from transformers import AutoTokenizer
+
         return AutoTokenizer.from_pretrained(path)
     except Exception as exc:
         raise ConfigError(f"Cannot load the tokenizer of `{field_name}`={path!r}: {type(exc).__name__}: {exc}") from exc

@@ -183,8 +183,11 @@ class Trainer:
         self.pg = reserve(self.placement)  # checks the placement against what Ray has
         env = {k: os.environ[k] for k in PLUGIN_ENV_VARS if k in os.environ}
         common = dict(args=(container,), placement=self.placement, placement_group=self.pg, env_vars=env)
+        # Every component's ranks start at once, so their imports and model loads overlap.
         for component in self.graph.components:
-            self.groups[component.name] = WorkerGroup.launch(component.worker, component.name, **common)
+            self.groups[component.name] = WorkerGroup.start(component.worker, component.name, **common)
+        for group in self.groups.values():
+            group.wait_started()
         actor = self.groups["actor"]
         addr, port = actor.execute("rendezvous", ranks=[0])[0]
         setup = TrainSetup(

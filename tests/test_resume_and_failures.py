@@ -380,7 +380,9 @@ def register_rollout_backends(register):
 STREAMED = ("runner.groups_per_part=1", "actor.global_batch_size=16")
 
 
-@pytest.mark.parametrize("component, streamed", [("reward", False), ("rollout", False), ("rollout", True)])
+# A rollout rank dying in an unstreamed step fails the same generate_part call; CI's time goes to
+# the streamed case, where the actor may be training a part when the rollout dies.
+@pytest.mark.parametrize("component, streamed", [("reward", False), ("rollout", True)])
 def test_a_failure_in_disaggregated_mode_stops_within_30s_and_resumes(recipe, tmp_path, component, streamed):
     """Rollout and actor on their own cores: a reward that raises, or a rollout rank killed with
     SIGKILL, mid-run stops the run within 30 s naming component, rank and method, leaves only

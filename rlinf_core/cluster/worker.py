@@ -203,13 +203,20 @@ class WorkerGroup:
         self.name = name
         self._actors = actors
         self.contexts = contexts
+        self._starting: Tuple[str, Dict[str, Any]] = ("Worker", {})  # (worker class, resources asked): set by start()
 
     @property
     def world_size(self) -> int:
         return len(self._actors)
 
     @classmethod
-    def launch(
+    def launch(cls, worker_cls: type, name: str, *, startup_timeout: float = 300.0, **start: Any) -> "WorkerGroup":
+        """Start the ranks and wait until each has built its worker (:meth:`start` then
+        :meth:`wait_started`; ``start`` takes :meth:`start`'s keyword arguments)."""
+        return cls.start(worker_cls, name, **start).wait_started(startup_timeout)
+
+    @classmethod
+    def start(
         cls,
         worker_cls: type,
         name: str,
@@ -222,9 +229,10 @@ class WorkerGroup:
         num_ranks: int = 1,
         num_cpus_per_rank: float = 1.0,
         env_vars: Optional[Dict[str, str]] = None,
-        startup_timeout: float = 300.0,
     ) -> "WorkerGroup":
-        """Start the ranks and wait until each has built its worker.
+        """Start the ranks and return at once: the workers build while the caller goes on (e.g.
+        starts the other components' groups, so their imports and model loads overlap); call
+        :meth:`wait_started` before using the group.
 
         With ``placement`` (and ``component``), one rank per placement rank, scheduled in
         that node's bundle of ``placement_group``; otherwise ``num_ranks`` ranks of
@@ -276,18 +284,27 @@ class WorkerGroup:
             )
             contexts.append(ctx)
         group = cls(name, actors, contexts)
-        try:
-            group.call("ping").wait(timeout=startup_timeout)
-        except WorkerError as exc:
-            group.shutdown()
-            raise WorkerError(name, exc.rank, f"{worker_cls.__name__}.__init__", exc.cause, exc.remote_traceback) from None
-        except TimeoutError as exc:
-            group.shutdown()
-            raise TimeoutError(
-                f"{exc}. A rank that never starts usually waits for resources: it asked for "
-                f"{[c for c in options.items() if c[0] in ('num_cpus', 'num_gpus')]}; Ray has {ray.available_resources()} free."
-            ) from None
+        group._starting = (worker_cls.__name__, {k: options[k] for k in ("num_cpus", "num_gpus")})
         return group
+
+    def wait_started(self, timeout: float = 300.0) -> "WorkerGroup":
+        """Wait until every rank has built its worker; on failure shut the group down and raise,
+        naming the rank (a constructor that raised) or the resources asked (a rank never scheduled)."""
+        import ray
+
+        worker, asked = self._starting
+        try:
+            self.call("ping").wait(timeout=timeout)
+        except WorkerError as exc:
+            self.shutdown()
+            raise WorkerError(self.name, exc.rank, f"{worker}.__init__", exc.cause, exc.remote_traceback) from None
+        except TimeoutError as exc:
+            self.shutdown()
+            raise TimeoutError(
+                f"{exc}. A rank that never starts usually waits for resources: it asked for {asked}; "
+                f"Ray has {ray.available_resources()} free."
+            ) from None
+        return self
 
     def call(self, method: str, *args: Any, ranks: Optional[Sequence[int]] = None, **kwargs: Any) -> GroupFuture:
         """Call ``method`` on all ranks (or ``ranks``) with the same arguments; returns at once.
