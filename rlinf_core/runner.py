@@ -115,6 +115,8 @@ class Trainer:
         tokenizer = load_tokenizer(cfg.rollout.model.model_path)
         rollout_cls = self.registry.get("rollout_backends", cfg.rollout.backend, field_name="rollout.backend")
         rollout_cls.check_config(section(cfg, "rollout"))
+        actor_cls = self.registry.get("train_backends", cfg.actor.backend, field_name="actor.backend")
+        actor_cls.check_config(section(cfg, "actor"))
         if cfg.actor.model.model_path != cfg.rollout.model.model_path:
             load_tokenizer(cfg.actor.model.model_path, "actor.model.model_path")
         task_cls = self.registry.get("tasks", cfg.data.task, field_name="data.task")
@@ -135,8 +137,7 @@ class Trainer:
         self.placement.require(list(self.graph.names))
         self.sizes: DerivedSizes = derive_sizes(cfg, self.placement)
         self.resumed_from = ckpt.resolve_resume(cfg.runner.resume, self.checkpoint_root)
-        check_streaming(cfg, self.algorithm, self.registry.get("train_backends", cfg.actor.backend, field_name="actor.backend"),
-                        self.sizes)
+        check_streaming(cfg, self.algorithm, actor_cls, self.sizes)
         self.flow = FlowStep(cfg, self.groups, self.algorithm, self.sizes, self.cursor,
                              offload=offloads_between_phases(cfg, self.placement),
                              stream_early=streams_while_sampling(cfg, self.placement))

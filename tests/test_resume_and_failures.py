@@ -159,7 +159,24 @@ def test_corrupt_and_partial_checkpoints_are_skipped(recipe, uninterrupted, tmp_
     assert series(out)[3][:6] == series(uninterrupted)[3][:6] and series(out)[3][6] is not None
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigint_and_sigterm_both_ask_for_a_stop_and_a_second_sigint_aborts():
+    """The one handler both signals reach (in this process; the CLI case below sends SIGTERM)."""
+    import signal as sg
+
+    from rlinf_core.flow.loop import StopFlag
+
+    for sig in (sg.SIGINT, sg.SIGTERM):
+        before = sg.getsignal(sig)
+        with StopFlag() as flag:
+            os.kill(os.getpid(), sig)
+            assert flag.signal_name == sig.name
+            if sig == sg.SIGINT:
+                with pytest.raises(KeyboardInterrupt):
+                    os.kill(os.getpid(), sig)
+        assert sg.getsignal(sig) == before  # the previous handler is back
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM])
 def test_signal_stops_at_a_safe_point_with_a_checkpoint(recipe, tmp_path, sig):
     out = str(tmp_path / "term")
     proc = cli("run", recipe, f"runner.output_dir={out}", "runner.max_steps=50", "runner.save_interval=0", background=True)

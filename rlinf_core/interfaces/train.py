@@ -37,6 +37,12 @@ class TrainBackend(ABC):
         self.rank = rank
         self.world_size = world_size
 
+    @classmethod
+    def check_config(cls, config: ActorConfig) -> None:
+        """Check ``config`` without loading a model: the driver calls it before anything is
+        written, so a setting the backend cannot run is a clean user error (raise
+        :class:`~rlinf_core.errors.ConfigError` naming the field). Default: nothing to check."""
+
     @abstractmethod
     def load(self, setup: TrainSetup) -> None:
         """Load model, tokenizer and optimizer; join the process group when ``world_size > 1``."""

@@ -68,6 +68,10 @@ class DeepSpeedTrainBackend(TorchTrainBackend):
     @classmethod
     def check_config(cls, config: DeepSpeedActorConfig) -> None:
         check_zero_config(config)
+        import importlib.util
+
+        if importlib.util.find_spec("deepspeed") is None:  # found without importing it (seconds) in the driver
+            raise ConfigError(INSTALL_HINT)
 
     def _can_share_prompts(self) -> bool:
         return super()._can_share_prompts() and self.config.deepspeed.zero_stage < 3

@@ -36,3 +36,27 @@ def test_derived_from_rlinfs_own_fields():
 def test_bad_settings_name_the_field(zero, message):
     with pytest.raises(ConfigError, match=message):
         deepspeed_config(actor(**zero))
+
+
+def test_the_cli_refuses_a_bad_zero_setting_before_writing_anything(tmp_path, tiny_checkpoint):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    recipe = Path(__file__).resolve().parents[3] / "cookbook" / "math-tiny" / "grpo.yaml"
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps({"prompt": f"What is {i} + 1?", "solutions": [str(i + 1)]}) + "\n" for i in range(20)))
+    work = tmp_path / "work"
+    work.mkdir()
+    before = sorted(tmp_path.rglob("*"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "rlinf_core.cli", "run", str(recipe), f"rollout.model.model_path={tiny_checkpoint}",
+         f"data.train_data_paths=[{data}]", "data.val_data_paths=[]", "runner.prepare=null", "actor.backend=deepspeed",
+         "actor.deepspeed.offload_params=true"],
+        cwd=work, env={**os.environ, "RLINF_CACHE": str(tmp_path / "cache"), "RAY_AUTH_MODE": "disabled"},
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "`actor.deepspeed.offload_params` needs ZeRO stage 3" in proc.stderr and "Traceback" not in proc.stderr
+    assert sorted(tmp_path.rglob("*")) == before

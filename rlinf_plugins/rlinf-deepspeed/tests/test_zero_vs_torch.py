@@ -11,6 +11,7 @@ compared too, to 1e-5 relative.
 """
 
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -56,13 +57,21 @@ def one_process_torch(checkpoint, stage):
     return metrics[0], single.state_dict_for_rollout()
 
 
+@contextlib.contextmanager
 def zero_group(cfg, setup_steps=4):
+    """Two actor ranks of ``cfg``, loaded; shut down and their resources released afterwards."""
     placement = parse_placement("actor: all", cpus_per_node=2)
     pg = reserve(placement)
-    group = WorkerGroup.launch(ActorWorker, "actor", args=(to_container(cfg),), placement=placement, placement_group=pg)
-    addr, port = group.execute("rendezvous", ranks=[0])[0]
-    group.execute("load", TrainSetup(seed=0, temperature=1.0, total_optimizer_steps=setup_steps, dist_addr=addr, dist_port=port))
-    return group, pg
+    group = None
+    try:
+        group = WorkerGroup.launch(ActorWorker, "actor", args=(to_container(cfg),), placement=placement, placement_group=pg)
+        addr, port = group.execute("rendezvous", ranks=[0])[0]
+        group.execute("load", TrainSetup(seed=0, temperature=1.0, total_optimizer_steps=setup_steps, dist_addr=addr, dist_port=port))
+        yield group
+    finally:
+        if group is not None:
+            group.shutdown()
+        release(pg)
 
 
 def train(group, batch):
@@ -75,16 +84,12 @@ def train(group, batch):
 def test_two_zero_ranks_match_one_torch_process_and_resume_exactly(ray_cluster, tiny_checkpoint, tmp_path, stage, resume):
     expected_metrics, expected = one_process_torch(tiny_checkpoint, stage)
     first, second = batches()
-    group, pg = zero_group(config(tiny_checkpoint, "deepspeed", stage))
-    try:
+    with zero_group(config(tiny_checkpoint, "deepspeed", stage)) as group:
         metrics = train(group, first)
         group.execute("save_checkpoint", str(tmp_path / "weights"))
         group.execute("save_state", str(tmp_path / "state"))
         train(group, second)
         got = group.execute("state_dict_for_rollout")[0]
-    finally:
-        group.shutdown()
-        release(pg)
     assert metrics[0]["train/optimizer_steps"] == 1.0 and metrics[0]["train/early_stopped_minibatches"] == 1.0
     # AdamW barely sees a gradient's scale; the norm and the loss do (a per-rank loss not scaled
     # to the global mean would be off by the world size).
@@ -99,14 +104,10 @@ def test_two_zero_ranks_match_one_torch_process_and_resume_exactly(ray_cluster, 
     # The second step, resumed: plain GRPO, which (ratios far below its early stop) updates as
     # grpo_skip_first does after its first minibatch.
     resumed_cfg = config(str(tmp_path / "weights"), "deepspeed", stage, algorithm="grpo")
-    group, pg = zero_group(resumed_cfg)
-    try:
+    with zero_group(resumed_cfg) as group:
         group.execute("load_state", str(tmp_path / "state"))
         train(group, second)
         again = group.execute("state_dict_for_rollout")[0]
-    finally:
-        group.shutdown()
-        release(pg)
     for name, tensor in got.items():
         assert torch.equal(again[name], tensor), name  # resumption is exact, bit for bit
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterable
 
-from rlinf_core.engine_rollout import PRECISION_NAMES, read_model_config
+from rlinf_core.engine_rollout import PRECISION_NAMES, import_engine, read_model_config
 from rlinf_core.errors import ConfigError
 from rlinf_sglang.config import SGLangRolloutConfig
 
@@ -26,11 +26,7 @@ NO_GPU_HINT = (
 
 
 def import_sglang() -> Any:
-    try:
-        import sglang
-    except ImportError as exc:
-        raise ConfigError(f"{INSTALL_HINT} ({exc})") from exc
-    return sglang
+    return import_engine("sglang", INSTALL_HINT)
 
 
 def check_device(cuda_available: bool) -> None:

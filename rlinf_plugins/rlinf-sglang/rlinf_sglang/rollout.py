@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 import torch
 
 from rlinf_core import RolloutBackend, RolloutRequest, TrajectoryBatch
-from rlinf_core.engine_rollout import Sampling, check_extra_sampling, checkpoint_eos_ids, row_seeds, torch_dtype, weight_buckets
+from rlinf_core.engine_rollout import (
+    Sampling,
+    check_extra_sampling,
+    checkpoint_eos_ids,
+    row_seeds,
+    sample_groups,
+    torch_dtype,
+    weight_buckets,
+)
 from rlinf_core.models import load_tokenizer
 from rlinf_sglang import engine as eng
 from rlinf_sglang.config import SGLangRolloutConfig
@@ -49,11 +57,7 @@ class SGLangRollout(RolloutBackend):
     def generate(self, request: RolloutRequest) -> TrajectoryBatch:
         if self.released:
             raise RuntimeError("sglang rollout: generate() after offload(): call update_weights() and onload() first")
-        g = request.group_size
-        prompts = [p for p in request.prompt_ids.to_list() for _ in range(g)]
-        responses, logprobs, truncated = self._run([p.tolist() for p in prompts], Sampling.resolve(request, self.config), request.seed)
-        texts = self.tokenizer.batch_decode(responses, skip_special_tokens=True)
-        return TrajectoryBatch.from_samples(request, prompts, responses, logprobs, truncated, texts)
+        return sample_groups(request, self.config, self.tokenizer, self._run)
 
     def _run(self, prompts: List[List[int]], s: Sampling, seed: int) -> Tuple[List[List[int]], List[List[float]], List[bool]]:
         params = [sampling_params(s, self.eos_ids, self.config.extra_sampling, r) for r in row_seeds(seed, len(prompts))]

@@ -10,8 +10,9 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from rlinf_core import Ragged, RolloutRequest, SamplingParams, get_registry
+from rlinf_core import SamplingParams, get_registry
 from rlinf_core.testing import check_rollout_backend
+from rlinf_core.testing.rollouts import forward_logprobs, tokenized_request
 from rlinf_core.testing.fixtures import TINY_CORPUS
 from rlinf_core.tiny import TinyModelSpec, build_tiny_checkpoint
 
@@ -44,21 +45,8 @@ def engine(checkpoint):
     backend.engine.shutdown()
 
 
-def request(backend, prompts=PROMPTS, group=3, seed=7, sampling=None):
-    ids = [backend.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-    return RolloutRequest(Ragged.from_list(ids), [str(i) for i in range(len(ids))], [["1"]] * len(ids),
-                          group_size=group, seed=seed, sampling=sampling)
-
-
-def forward_logprobs(model, batch, temperature=1.0):
-    out = []
-    for i in range(len(batch)):
-        seq = torch.cat([batch.prompt_ids[i], batch.response_ids[i]])[None]
-        with torch.no_grad():
-            logits = model(seq).logits[0].float() / temperature
-        p = len(batch.prompt_ids[i])
-        out.append(torch.log_softmax(logits, -1)[p - 1 : -1].gather(-1, batch.response_ids[i][:, None]).squeeze(-1))
-    return torch.cat(out)
+def request_for(backend, prompts=PROMPTS, group=3, seed=7, sampling=None):
+    return tokenized_request(backend.tokenizer, prompts, group, seed, sampling)
 
 
 def test_greedy_equals_the_hf_backend_token_for_token(engine, checkpoint):
@@ -68,13 +56,13 @@ def test_greedy_equals_the_hf_backend_token_for_token(engine, checkpoint):
     hf = hf_cls(cfg)
     hf.load()
     greedy = SamplingParams(temperature=0.0, max_new_tokens=12)
-    a, b = engine.generate(request(engine, sampling=greedy)), hf.generate(request(hf, sampling=greedy))
+    a, b = engine.generate(request_for(engine, sampling=greedy)), hf.generate(request_for(hf, sampling=greedy))
     assert torch.equal(a.response_ids.values, b.response_ids.values) and torch.equal(a.truncated, b.truncated)
 
 
 def test_sampled_logprobs_agree_with_a_torch_forward_and_a_seed_reproduces(engine, checkpoint):
     model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32).eval()
-    req = request(engine, group=8, seed=3, sampling=SamplingParams(0.7, 1.0, -1, 24))
+    req = request_for(engine, group=8, seed=3, sampling=SamplingParams(0.7, 1.0, -1, 24))
     a, b = engine.generate(req), engine.generate(req)
     assert float((forward_logprobs(model, a, 0.7) - a.response_logprobs.values).abs().max()) < 1e-3
     assert torch.equal(a.response_ids.values, b.response_ids.values)  # deterministic_inference honours the seeds
@@ -84,7 +72,7 @@ def test_weight_sync_takes_effect_and_release_resume_round_trips(engine, checkpo
     model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32).eval()
     state = model.state_dict()
     greedy = SamplingParams(temperature=0.0, max_new_tokens=6)
-    req = request(engine, prompts=[" ".join(PROMPTS * 4)], group=1, sampling=greedy)
+    req = request_for(engine, prompts=[" ".join(PROMPTS * 4)], group=1, sampling=greedy)
     before = engine.generate(req)
     g = torch.Generator().manual_seed(0)
     new = {k: v + 0.5 * torch.randn(v.shape, generator=g) for k, v in state.items()}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Dict
 
-from rlinf_core.engine_rollout import PRECISION_NAMES, read_model_config
+from rlinf_core.engine_rollout import PRECISION_NAMES, import_engine, read_model_config
 from rlinf_core.errors import ConfigError
 from rlinf_vllm.config import VLLMRolloutConfig
 
@@ -31,11 +31,7 @@ INSTALL_HINT = (
 
 
 def import_vllm() -> Any:
-    try:
-        import vllm
-    except ImportError as exc:
-        raise ConfigError(f"{INSTALL_HINT} ({exc})") from exc
-    return vllm
+    return import_engine("vllm", INSTALL_HINT)
 
 
 def on_cpu() -> bool:

@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 import torch
 
 from rlinf_core import RolloutBackend, RolloutRequest, TrajectoryBatch
-from rlinf_core.engine_rollout import Sampling, check_extra_sampling, checkpoint_eos_ids, row_seeds, torch_dtype, weight_buckets
+from rlinf_core.engine_rollout import (
+    Sampling,
+    check_extra_sampling,
+    checkpoint_eos_ids,
+    row_seeds,
+    sample_groups,
+    torch_dtype,
+    weight_buckets,
+)
 from rlinf_core.errors import ConfigError
 from rlinf_core.models import load_tokenizer
 from rlinf_vllm import engine as eng
@@ -68,11 +76,7 @@ class VLLMRollout(RolloutBackend):
     def generate(self, request: RolloutRequest) -> TrajectoryBatch:
         if self.asleep:
             raise RuntimeError("vllm rollout: generate() after offload(): call update_weights() and onload() first")
-        g = request.group_size
-        prompts = [p for p in request.prompt_ids.to_list() for _ in range(g)]
-        responses, logprobs, truncated = self._run([p.tolist() for p in prompts], Sampling.resolve(request, self.config), request.seed)
-        texts = self.tokenizer.batch_decode(responses, skip_special_tokens=True)
-        return TrajectoryBatch.from_samples(request, prompts, responses, logprobs, truncated, texts)
+        return sample_groups(request, self.config, self.tokenizer, self._run)
 
     def _run(self, prompts: List[List[int]], s: Sampling, seed: int) -> Tuple[List[List[int]], List[List[float]], List[bool]]:
         from vllm import SamplingParams

@@ -7,19 +7,14 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from rlinf_core import Ragged, RolloutRequest, SamplingParams, get_registry
+from rlinf_core import SamplingParams, get_registry
 from rlinf_core.testing import check_rollout_backend
+from rlinf_core.testing.rollouts import forward_logprobs, tokenized_request
 from rlinf_vllm import VLLMRollout
 
 from .helpers import BLOCK, rollout_config
 
 PROMPTS = ["What is 7 + 11?", "What is 14 + 22? Let's add.", "What is 63 + 5? The answer is"]
-
-
-def request(backend, prompts=PROMPTS, group=3, seed=7, sampling=None):
-    ids = [backend.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-    return RolloutRequest(Ragged.from_list(ids), [str(i) for i in range(len(ids))], [["1"]] * len(ids),
-                          group_size=group, seed=seed, sampling=sampling)
 
 
 def hf_model(path, state=None):
@@ -29,21 +24,13 @@ def hf_model(path, state=None):
     return model
 
 
-def forward_logprobs(model, batch, temperature=1.0):
-    """log-softmax(logits / T) of each response token under ``model``, one row at a time."""
-    out = []
-    for i in range(len(batch)):
-        seq = torch.cat([batch.prompt_ids[i], batch.response_ids[i]])[None]
-        with torch.no_grad():
-            logits = model(seq).logits[0].float() / temperature
-        p = len(batch.prompt_ids[i])
-        out.append(torch.log_softmax(logits, -1)[p - 1 : -1].gather(-1, batch.response_ids[i][:, None]).squeeze(-1))
-    return torch.cat(out)
-
-
 def noisy(state, seed=0, scale=0.5):
     g = torch.Generator().manual_seed(seed)
     return {k: v + scale * torch.randn(v.shape, generator=g) for k, v in state.items()}
+
+
+def request_for(backend, prompts=PROMPTS, group=3, seed=7, sampling=None):
+    return tokenized_request(backend.tokenizer, prompts, group, seed, sampling)
 
 
 def test_greedy_equals_the_hf_backend_token_for_token(engine, vllm_checkpoint):
@@ -53,7 +40,7 @@ def test_greedy_equals_the_hf_backend_token_for_token(engine, vllm_checkpoint):
     hf = hf_cls(cfg)
     hf.load()
     greedy = SamplingParams(temperature=0.0, max_new_tokens=16)
-    a, b = engine.generate(request(engine, sampling=greedy)), hf.generate(request(hf, sampling=greedy))
+    a, b = engine.generate(request_for(engine, sampling=greedy)), hf.generate(request_for(hf, sampling=greedy))
     assert a.response_ids.lengths.tolist() == b.response_ids.lengths.tolist()
     assert torch.equal(a.response_ids.values, b.response_ids.values)
     assert torch.equal(a.truncated, b.truncated)
@@ -66,7 +53,7 @@ def test_greedy_equals_the_hf_backend_token_for_token(engine, vllm_checkpoint):
 @pytest.mark.parametrize("temperature", [1.0, 0.7])
 def test_sampled_logprobs_agree_with_a_torch_forward(engine, vllm_checkpoint, temperature):
     """What the trainer recomputes (log-softmax(logits / T), top-p and top-k off)."""
-    batch = engine.generate(request(engine, group=8, seed=3, sampling=SamplingParams(temperature, 1.0, -1, 24)))
+    batch = engine.generate(request_for(engine, group=8, seed=3, sampling=SamplingParams(temperature, 1.0, -1, 24)))
     ref = forward_logprobs(hf_model(vllm_checkpoint), batch, temperature)
     diff = float((ref - batch.response_logprobs.values).abs().max())
     print(f"sampled log-prob max abs diff vLLM vs torch forward (T={temperature}): {diff:.2e}")
@@ -75,7 +62,7 @@ def test_sampled_logprobs_agree_with_a_torch_forward(engine, vllm_checkpoint, te
 
 
 def test_groups_eos_and_truncation(engine):
-    batch = engine.generate(request(engine, group=4))
+    batch = engine.generate(request_for(engine, group=4))
     assert batch.group_ids.tolist() == [i for i in range(len(PROMPTS)) for _ in range(4)]
     assert (batch.response_logprobs.lengths == batch.response_ids.lengths).all()
     for ids, cut in zip(batch.response_ids.to_list(), batch.truncated.tolist()):
@@ -86,10 +73,10 @@ def test_groups_eos_and_truncation(engine):
 
 
 def test_a_fixed_seed_reproduces_a_rollout_and_another_seed_does_not(engine):
-    a, b = engine.generate(request(engine, seed=5)), engine.generate(request(engine, seed=5))
+    a, b = engine.generate(request_for(engine, seed=5)), engine.generate(request_for(engine, seed=5))
     assert torch.equal(a.response_ids.values, b.response_ids.values)
     assert torch.equal(a.response_logprobs.values, b.response_logprobs.values)
-    c = engine.generate(request(engine, seed=6))
+    c = engine.generate(request_for(engine, seed=6))
     assert not torch.equal(a.response_ids.offsets, c.response_ids.offsets) or not torch.equal(
         a.response_ids.values, c.response_ids.values
     )
@@ -101,7 +88,7 @@ def test_weight_sync_in_buckets_takes_effect_and_resets_the_prefix_cache(engine,
     fails if the cache were not in use); update_weights resets it and matches a fresh forward."""
     long_prompt = " ".join(PROMPTS * 4)
     greedy = SamplingParams(temperature=0.0, max_new_tokens=6)
-    req = request(engine, prompts=[long_prompt], group=1, sampling=greedy)
+    req = request_for(engine, prompts=[long_prompt], group=1, sampling=greedy)
     assert len(req.prompt_ids[0]) > 2 * BLOCK
     state = hf_model(vllm_checkpoint).state_dict()
     before = engine.generate(req)  # fills the prefix cache with the checkpoint's KV
