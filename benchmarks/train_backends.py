@@ -53,9 +53,9 @@ def batch(seed: int):
     from rlinf_core import Ragged, TrajectoryBatch
 
     g = torch.Generator().manual_seed(seed)
-    prompts = [torch.randint(4, 440, (48,), generator=g) for _ in range(8)]
+    prompts = [torch.randint(4, 250, (48,), generator=g) for _ in range(8)]
     rows = [prompts[i // 8].clone() for i in range(64)]
-    responses = [torch.randint(4, 440, (int(torch.randint(96, 129, (1,), generator=g)),), generator=g) for _ in range(64)]
+    responses = [torch.randint(4, 250, (int(torch.randint(96, 129, (1,), generator=g)),), generator=g) for _ in range(64)]
     adv = torch.randn(64, generator=g)
     return TrajectoryBatch(
         prompt_ids=Ragged.from_list(rows), response_ids=Ragged.from_list(responses),
@@ -77,7 +77,10 @@ def model_state_bytes(backend: Any) -> Dict[str, int]:
     params = sum(nbytes(getattr(p, "ds_tensor", None)) or nbytes(p) for p in module.parameters())  # ZeRO-3: the partition
     opt = getattr(backend.optimizer, "optimizer", backend.optimizer)  # ZeRO wraps torch's AdamW
     states = sum(nbytes(v) for s in opt.state.values() for v in s.values())
-    master = sum(nbytes(p) for group in opt.param_groups for p in group["params"]) if opt is not backend.optimizer else 0
+    # ZeRO's fp32 copy of the rank's partition, which its optimizer updates (stages 1-2 / stage 3).
+    partitions = getattr(backend.optimizer, "single_partition_of_fp32_groups", None) or getattr(
+        backend.optimizer, "fp32_partitioned_groups_flat", [])
+    master = sum(nbytes(t) for t in partitions)
     return {"params": params, "fp32_partition": master, "optimizer": states}
 
 
