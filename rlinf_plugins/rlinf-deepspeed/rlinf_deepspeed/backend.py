@@ -8,11 +8,11 @@ option with the same TrainBackend contract as `torch`.
 
 What is rlinf-torch's and what is DeepSpeed's. Everything a step computes (micro-batches of
 similar length, the shared-prompt forward, inert rows skipped, old log-probs, metrics) is
-:class:`rlinf_torch.TorchTrainBackend`'s; this class swaps in the engine at four seams: the
-backward (``engine.backward``), the update (``engine.step``: DeepSpeed clips to
-``actor.optim.clip_grad``, skips a step whose gradient norm is not finite, and steps the
-learning-rate schedule), discarding a rejected minibatch's gradients, and the full weights
-(gathered at stage 3). Gradient accumulation stays rlinf's: DeepSpeed's unmanaged mode, where
+:class:`rlinf_torch.TorchTrainBackend`'s; this class swaps in the engine at its seams: the
+wrapping (``deepspeed.initialize``), the backward (``engine.backward``), the update
+(``engine.step``: DeepSpeed clips to ``actor.optim.clip_grad``, skips a step whose gradient norm
+is not finite, and steps the learning-rate schedule), discarding a rejected minibatch's
+gradients, and the full weights (gathered at stage 3). Gradient accumulation stays rlinf's: DeepSpeed's unmanaged mode, where
 every ``backward`` accumulates and every ``step`` is a boundary, because a minibatch's
 micro-batch count varies with its skipped rows.
 
@@ -27,6 +27,7 @@ off the device.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any, Dict
 
@@ -101,14 +102,10 @@ class DeepSpeedTrainBackend(TorchTrainBackend):
         self.model = engine
 
     def _autocast(self):
-        import contextlib
-
         return contextlib.nullcontext()  # DeepSpeed holds bf16/fp16 weights itself
 
-    # -- the four seams -------------------------------------------------------------------
+    # -- the engine seams of TorchTrainBackend ----------------------------------------------
     def _micro_batch_context(self, last: bool):
-        import contextlib
-
         return contextlib.nullcontext()  # unmanaged accumulation: nothing is reduced until step()
 
     def _backward(self, loss: torch.Tensor) -> None:
