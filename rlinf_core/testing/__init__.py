@@ -4,6 +4,9 @@
   ``check_algorithm``, ``check_rollout_backend``, ``check_train_backend``: call one from a
   test with your plugin's registered name (or class); it raises
   :class:`ContractViolation` listing every broken promise of the interface.
+- :mod:`rlinf_core.testing.batches`, :mod:`~rlinf_core.testing.rollouts`,
+  :mod:`~rlinf_core.testing.groups`: random trajectory batches for train backends, a request
+  and the trainer's log-probs for rollout backends, a loaded group of actor ranks on real Ray.
 - :mod:`rlinf_core.testing.fixtures`: a pytest plugin (``pytest_plugins =
   ["rlinf_core.testing.fixtures"]`` in your root ``conftest.py``) with ``tiny_tokenizer``,
   ``tiny_checkpoint``, ``rlinf_registry`` and ``rlinf_cache``.

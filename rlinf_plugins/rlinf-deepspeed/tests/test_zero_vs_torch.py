@@ -11,18 +11,16 @@ compared too, to 1e-5 relative.
 """
 
 
-import contextlib
 from pathlib import Path
 
 import pytest
 import torch
 
-from rlinf_core import TrainSetup, WorkerGroup, get_registry
-from rlinf_core.cluster import parse_placement, release, reserve
-from rlinf_core.config import load_config, section, to_container
-from rlinf_core.flow.components import ActorWorker
+from rlinf_core import TrainSetup, get_registry
+from rlinf_core.config import load_config, section
 from rlinf_core.flow.step import actor_shards
 from rlinf_core.testing.batches import random_trajectory_batch
+from rlinf_core.testing.groups import actor_group
 from rlinf_torch import TorchTrainBackend
 
 pytestmark = pytest.mark.slow
@@ -57,23 +55,6 @@ def one_process_torch(checkpoint, stage):
     return metrics[0], single.state_dict_for_rollout()
 
 
-@contextlib.contextmanager
-def zero_group(cfg, setup_steps=4):
-    """Two actor ranks of ``cfg``, loaded; shut down and their resources released afterwards."""
-    placement = parse_placement("actor: all", cpus_per_node=2)
-    pg = reserve(placement)
-    group = None
-    try:
-        group = WorkerGroup.launch(ActorWorker, "actor", args=(to_container(cfg),), placement=placement, placement_group=pg)
-        addr, port = group.execute("rendezvous", ranks=[0])[0]
-        group.execute("load", TrainSetup(seed=0, temperature=1.0, total_optimizer_steps=setup_steps, dist_addr=addr, dist_port=port))
-        yield group
-    finally:
-        if group is not None:
-            group.shutdown()
-        release(pg)
-
-
 def train(group, batch):
     return group.call_each("train_step", [(batch.select(s), 2, True) for s in actor_shards(8, 4, 2, 0, 1)]).wait()
 
@@ -84,7 +65,7 @@ def train(group, batch):
 def test_two_zero_ranks_match_one_torch_process_and_resume_exactly(ray_cluster, tiny_checkpoint, tmp_path, stage, resume):
     expected_metrics, expected = one_process_torch(tiny_checkpoint, stage)
     first, second = batches()
-    with zero_group(config(tiny_checkpoint, "deepspeed", stage)) as group:
+    with actor_group(config(tiny_checkpoint, "deepspeed", stage)) as group:
         metrics = train(group, first)
         group.execute("save_checkpoint", str(tmp_path / "weights"))
         group.execute("save_state", str(tmp_path / "state"))
@@ -104,7 +85,7 @@ def test_two_zero_ranks_match_one_torch_process_and_resume_exactly(ray_cluster, 
     # The second step, resumed: plain GRPO, which (ratios far below its early stop) updates as
     # grpo_skip_first does after its first minibatch.
     resumed_cfg = config(str(tmp_path / "weights"), "deepspeed", stage, algorithm="grpo")
-    with zero_group(resumed_cfg) as group:
+    with actor_group(resumed_cfg) as group:
         group.execute("load_state", str(tmp_path / "state"))
         train(group, second)
         again = group.execute("state_dict_for_rollout")[0]

@@ -7,11 +7,10 @@ minibatch mean, multiplied by the world size because data-parallel backends aver
 import pytest
 import torch
 
-from rlinf_core import TrainSetup, WorkerGroup
-from rlinf_core.cluster import parse_placement, release, reserve
-from rlinf_core.config import load_config, section, to_container
-from rlinf_core.flow.components import ActorWorker
+from rlinf_core import TrainSetup
+from rlinf_core.config import load_config, section
 from rlinf_core.flow.step import actor_shards
+from rlinf_core.testing.groups import actor_group
 from rlinf_grpo import GRPO, ReinforcePP
 from rlinf_torch import TorchTrainBackend
 
@@ -43,20 +42,10 @@ def test_two_ranks_match_one_process(ray_cluster, tiny_checkpoint, strategy, sha
     expected_metrics = single.train_step(batch.select(order), algo_cls(section(cfg, "algorithm")), 2, True)
     expected = single.state_dict_for_rollout()
 
-    placement = parse_placement("actor: all", cpus_per_node=2)
-    pg = reserve(placement)
-    group = None
-    try:
-        group = WorkerGroup.launch(ActorWorker, "actor", args=(to_container(cfg),), placement=placement, placement_group=pg)
-        addr, port = group.execute("rendezvous", ranks=[0])[0]
-        group.execute("load", TrainSetup(seed=0, temperature=1.0, total_optimizer_steps=2, dist_addr=addr, dist_port=port))
+    with actor_group(cfg, total_optimizer_steps=2) as group:
         shards = actor_shards(8, 4, 2, 0, 1)
         metrics = group.call_each("train_step", [(batch.select(s), 2, True) for s in shards]).wait()
         got = group.execute("state_dict_for_rollout")[0]
-    finally:
-        if group is not None:
-            group.shutdown()
-        release(pg)
     assert metrics[0]["train/optimizer_steps"] == 2.0
     for key in ("train/policy_loss", "train/ratio", "train/clip_fraction", "train/loss"):
         assert metrics[0][key] == pytest.approx(expected_metrics[key], abs=1e-5), key
