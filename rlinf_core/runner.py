@@ -135,6 +135,8 @@ class Trainer:
         self.best_metric = resolve_keep_best(cfg.runner.keep_best, cfg.data.val_data_paths, cfg.runner.val_samples)
         self.placement = self._placement()
         self.placement.require(list(self.graph.names))
+        actor_cls.check_placement(section(cfg, "actor"), len(self.placement.ranks("actor")), self.placement.device_type,
+                                  self.placement.devices_per_rank.get("actor", 1))
         self.sizes: DerivedSizes = derive_sizes(cfg, self.placement)
         self.resumed_from = ckpt.resolve_resume(cfg.runner.resume, self.checkpoint_root)
         check_streaming(cfg, self.algorithm, actor_cls, self.sizes)

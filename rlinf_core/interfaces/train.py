@@ -43,6 +43,12 @@ class TrainBackend(ABC):
         written, so a setting the backend cannot run is a clean user error (raise
         :class:`~rlinf_core.errors.ConfigError` naming the field). Default: nothing to check."""
 
+    @classmethod
+    def check_placement(cls, config: ActorConfig, num_ranks: int, device_type: str, devices_per_rank: int) -> None:
+        """Check ``config`` against where the actor will run: ``num_ranks`` ranks on ``device_type``
+        devices ("cpu" or "gpu"), ``devices_per_rank`` each. The driver calls it once the placement
+        is resolved, before anything is written (a ConfigError naming the field). Default: any."""
+
     @abstractmethod
     def load(self, setup: TrainSetup) -> None:
         """Load model, tokenizer and optimizer; join the process group when ``world_size > 1``."""
