@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping
 
-from rlinf_core.config import doc
+from rlinf_core.config import ActorConfig, doc
 from rlinf_core.errors import ConfigError
 from rlinf_megatron.shapes import Layout, ModelShape, check_layout
 
@@ -31,9 +31,23 @@ class MegatronParallelConfig:
     )
     vocab_divisor: int = doc(128, "Pad the vocabulary to a multiple of this times tensor_parallel_size.", ge=1)
     transformer_engine: bool = doc(True, "Use Transformer Engine layers (norms fused into linear_qkv / linear_fc1).")
+    max_tokens_per_micro_batch: int = doc(
+        0,
+        "Dynamic micro-batching: each forward/backward holds as many length-sorted sequences as fit this many "
+        "padded tokens (rows x longest). 0: actor.micro_batch_size sequences per micro-batch.",
+        ge=0,
+    )
+    offload_params: bool = doc(True, "Between phases on shared devices, move the weights to CPU memory.")
+    offload_grads: bool = doc(True, "Between phases on shared devices, free the gradient buffers.")
+    offload_optimizer: bool = doc(True, "Between phases on shared devices, move the optimizer state to CPU memory.")
 
     def layout(self) -> Layout:
         return Layout(self.tensor_parallel_size, self.pipeline_parallel_size, self.vocab_divisor, self.transformer_engine)
+
+
+@dataclass
+class MegatronActorConfig(ActorConfig):
+    megatron: MegatronParallelConfig = doc(MegatronParallelConfig(), "Megatron-Core parallel sizes, micro-batching and offload.")
 
 
 def check_parallel(parallel: MegatronParallelConfig, shape: ModelShape, world_size: int) -> None:

@@ -1,0 +1,107 @@
+"""One Megatron micro-batch: the padded token rows GPTModel takes, where each response token's
+logits sit, and the forward/backward of a list of them through Megatron-Core's pipeline schedules.
+
+Layout: one sequence (prompt + response) per row, right-padded. GPTModel's attention is causal,
+so a real token never attends to the padding after it and no padding mask is needed; the
+logits at a pad are computed and never read. The logits predicting response token ``k`` of a
+row sit at position ``prompt_length + k - 1``.
+
+The schedules (``get_forward_backward_func``: no pipelining for one stage, 1F1B otherwise) run
+the forwards and backwards; the loss is computed on the last pipeline stage only, from the
+vocab-parallel logits (:mod:`rlinf_megatron.logprobs`), and what it reports comes back as the
+schedule's per-micro-batch outputs on that stage.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Sequence, Tuple
+
+import torch
+
+from rlinf_core import TrajectoryBatch
+from rlinf_megatron.logprobs import vocab_parallel_logprobs_and_entropy
+
+# (micro-batch, log-probs [T], entropy [T]) -> (loss, what to report)
+LossOf = Callable[["MicroBatch", torch.Tensor, torch.Tensor], Tuple[torch.Tensor, Dict[str, Any]]]
+
+
+@dataclass
+class MicroBatch:
+    rows: List[int]  # the batch's rows, in this micro-batch's order
+    input_ids: torch.Tensor  # [b, s] right-padded
+    position_ids: torch.Tensor  # [b, s]
+    token_rows: torch.Tensor  # [T] the row of each response token
+    token_cols: torch.Tensor  # [T] the position whose logits predict it
+    targets: torch.Tensor  # [T] the response tokens
+    response_lengths: torch.Tensor  # [b] on CPU
+
+
+def make_micro_batch(
+    batch: TrajectoryBatch, rows: Sequence[int], pad_id: int, device: torch.device, width_multiple: int = 1
+) -> MicroBatch:
+    """``rows`` of ``batch`` as one micro-batch; the width is rounded up to ``width_multiple``
+    (sequence parallelism splits the sequence over the tensor-parallel ranks)."""
+    prompts = [batch.prompt_ids[i] for i in rows]
+    responses = [batch.response_ids[i] for i in rows]
+    width = max(len(p) + len(r) for p, r in zip(prompts, responses))
+    width = -(-width // width_multiple) * width_multiple
+    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    token_rows, token_cols, targets = [], [], []
+    for j, (p, r) in enumerate(zip(prompts, responses)):
+        input_ids[j, : len(p)] = p
+        input_ids[j, len(p) : len(p) + len(r)] = r
+        token_rows.append(torch.full((len(r),), j, dtype=torch.long))
+        token_cols.append(torch.arange(len(p) - 1, len(p) + len(r) - 1))
+        targets.append(r.long())
+    position_ids = torch.arange(width).unsqueeze(0).expand(len(rows), width).contiguous()
+    return MicroBatch(
+        rows=list(rows), input_ids=input_ids.to(device), position_ids=position_ids.to(device),
+        token_rows=torch.cat(token_rows).to(device), token_cols=torch.cat(token_cols).to(device),
+        targets=torch.cat(targets).to(device),
+        response_lengths=torch.tensor([len(r) for r in responses], dtype=torch.long),
+    )
+
+
+@dataclass
+class VocabSlice:
+    """This tensor-parallel rank's columns of the padded vocabulary, and the softmax settings."""
+
+    start: int
+    true_size: int  # the checkpoint's vocabulary (the padding is masked out)
+    temperature: float
+    group: Any  # the tensor-parallel process group
+
+
+def response_logprobs(logits: torch.Tensor, mb: MicroBatch, vocab: VocabSlice) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Log-probs and entropies of ``mb``'s response tokens from logits ``[b, s, V_local]``."""
+    picked = logits[mb.token_rows, mb.token_cols]
+    return vocab_parallel_logprobs_and_entropy(picked, mb.targets, vocab.start, vocab.true_size, vocab.temperature, vocab.group)
+
+
+def forward_backward(model: Any, micro: List[MicroBatch], vocab: VocabSlice, loss_of: LossOf, forward_only: bool) -> List[Dict[str, Any]]:
+    """Run ``micro`` through Megatron's schedule for the current parallel layout (backwards too
+    unless ``forward_only``); returns ``loss_of``'s reports, one per micro-batch, on the last
+    pipeline stage (an empty list on the others)."""
+    from megatron.core.pipeline_parallel import get_forward_backward_func
+
+    def loss_func(mb: MicroBatch, logits: torch.Tensor):
+        logp, entropy = response_logprobs(logits, mb, vocab)
+        loss, report = loss_of(mb, logp, entropy)
+        return loss, torch.tensor(logp.numel(), dtype=torch.int, device=logp.device), report
+
+    def forward_step(data_iterator, chunk):
+        mb = next(data_iterator)
+        return chunk(mb.input_ids, mb.position_ids, None), functools.partial(loss_func, mb)
+
+    run = get_forward_backward_func()
+    kwargs = dict(
+        forward_step_func=forward_step, data_iterator=iter(micro), model=[model], num_microbatches=len(micro),
+        seq_length=max(int(mb.input_ids.shape[1]) for mb in micro),
+        micro_batch_size=max(int(mb.input_ids.shape[0]) for mb in micro), forward_only=forward_only,
+    )
+    if forward_only:
+        with torch.no_grad():
+            return list(run(**kwargs))
+    return list(run(**kwargs))
