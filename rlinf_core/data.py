@@ -139,7 +139,8 @@ class TrajectoryBatch:
     """Sampled trajectories: one row per response, grouped by the prompt it answers.
 
     Filled stage by stage: the rollout sets the ids and sampling log-probs, the reward sets
-    ``rewards``, the algorithm sets ``advantages``, the actor may set ``old_logprobs``.
+    ``rewards``, the algorithm sets ``advantages``, the actor may set ``old_logprobs`` and (an
+    algorithm with a critic) ``values``.
     """
 
     prompt_ids: Ragged
@@ -156,6 +157,7 @@ class TrajectoryBatch:
     old_logprobs: Optional[Ragged] = None
     ref_logprobs: Optional[Ragged] = None
     policy_versions: Optional["torch.Tensor"] = None  # per row: updates behind the weights that sampled it
+    values: Optional[Ragged] = None  # per response token: a critic's value estimates (PPO), set on the actor
 
     def __len__(self) -> int:
         return len(self.response_ids)

@@ -17,6 +17,7 @@ from rlinf_core.config.loader import build_config, section
 from rlinf_core.data import BatchPlan, PartShape, RolloutRequest, TrajectoryBatch
 from rlinf_core.flow.assembly import assemble
 from rlinf_core.flow.metrics import merge_rewards, scored_tensors
+from rlinf_core.interfaces.algorithm import ActorContext
 from rlinf_core.interfaces.reward import RewardResult
 from rlinf_core.interfaces.train import TrainSetup
 from rlinf_core.plugins import get_registry
@@ -102,6 +103,7 @@ class ActorWorker(Worker):
         self.algorithm = algo_cls(section(cfg, "algorithm"))
         cls = registry.get("train_backends", cfg.actor.backend, field_name="actor.backend")
         self.backend = cls(section(cfg, "actor"), rank=self.rank, world_size=self.world_size)
+        self.model_path = cfg.actor.model.model_path
 
     def rendezvous(self) -> Tuple[str, int]:
         """An address and free port on this rank's node for torch.distributed (called on rank 0)."""
@@ -111,16 +113,24 @@ class ActorWorker(Worker):
         return socket.gethostbyname(socket.gethostname()), port
 
     def load(self, setup: TrainSetup) -> None:
+        import torch
+
         self.backend.load(setup)
+        device = getattr(self.backend, "device", None) or torch.device("cpu")
+        self.algorithm.attach(ActorContext(self.rank, self.world_size, device, setup.seed,
+                                           self.model_path, setup.total_optimizer_steps))
 
     def train_step(self, batch: TrajectoryBatch, num_minibatches: int, recompute_logprobs: bool) -> Dict[str, float]:
-        return self.backend.train_step(batch, self.algorithm, num_minibatches, recompute_logprobs)
+        """The policy's updates on ``batch`` and then the algorithm's own (a critic's), one metrics dict."""
+        batch = self.algorithm.before_update(batch)
+        metrics = self.backend.train_step(batch, self.algorithm, num_minibatches, recompute_logprobs)
+        metrics.update(self.algorithm.after_update(batch))
+        return metrics
 
     def train_on(self, plan: BatchPlan, num_minibatches: int, recompute_logprobs: bool, *parts: TrajectoryBatch) -> Dict[str, float]:
         """One step's updates on this rank's shard of the planned batch. ``parts`` arrive as
         object references from the rollout ranks; Ray fetches them into this process."""
-        batch = assemble(parts, plan, self.algorithm)
-        return self.backend.train_step(batch, self.algorithm, num_minibatches, recompute_logprobs)
+        return self.train_step(assemble(parts, plan, self.algorithm), num_minibatches, recompute_logprobs)
 
     def begin_streamed_step(self, recompute_logprobs: bool, num_seqs: int) -> None:
         """Start a step trained part by part (:mod:`rlinf_core.flow.streaming`)."""
@@ -151,6 +161,8 @@ class ActorWorker(Worker):
 
     def save_state(self, path: str) -> None:
         self.backend.save_state(path)
+        self.algorithm.save_state(path)
 
     def load_state(self, path: str) -> None:
         self.backend.load_state(path)
+        self.algorithm.load_state(path)

@@ -62,6 +62,20 @@ class TokenAdvantageInputs:
     ref_logprobs: Optional["torch.Tensor"] = None  # [T] initial policy, when needs_ref_logprobs
     rewards: Optional["torch.Tensor"] = None  # [S] the reward worker's scores
     reduce_sum: Callable[["torch.Tensor"], "torch.Tensor"] = _no_reduce
+    values: Optional["torch.Tensor"] = None  # [T] the critic's values (``TrajectoryBatch.values``), when set
+
+
+@dataclass
+class ActorContext:
+    """Where an algorithm's own models (e.g. PPO's critic) live: on the actor's ranks, beside the
+    policy, after the train backend has loaded (its process group, when several, is joined)."""
+
+    rank: int
+    world_size: int
+    device: "torch.device"
+    seed: int
+    model_path: str  # the policy's checkpoint (``actor.model.model_path``)
+    total_optimizer_steps: int
 
 
 @dataclass
@@ -158,3 +172,23 @@ class Algorithm(ABC):
     def skip_update(self, minibatch_metrics: Mapping[str, float]) -> bool:
         """Whether to drop a minibatch's update after seeing its metrics (default: never)."""
         return False
+
+    # -- models the algorithm trains beside the policy, on the actor's ranks (PPO's critic) --
+    def attach(self, context: ActorContext) -> None:
+        """Load what the algorithm trains itself, once the train backend has loaded (default: nothing)."""
+
+    def before_update(self, batch: TrajectoryBatch) -> TrajectoryBatch:
+        """This rank's batch as the policy update gets it, e.g. with ``values`` set (default: as it is)."""
+        return batch
+
+    def after_update(self, batch: TrajectoryBatch) -> Dict[str, float]:
+        """Train what the algorithm owns on the step's batch (after the policy update); metrics
+        reduced over the actor ranks (a collective: every rank calls it). Default: nothing."""
+        return {}
+
+    def save_state(self, path: str) -> None:
+        """Write what resuming needs of the algorithm's own models into folder ``path`` (a
+        collective). Default: nothing."""
+
+    def load_state(self, path: str) -> None:
+        """Restore :meth:`save_state`'s folder after :meth:`attach`. Default: nothing."""

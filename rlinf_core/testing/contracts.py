@@ -600,11 +600,12 @@ def _check_optional_hooks(rep: _Report, algo: Algorithm, batch: "TrajectoryBatch
         return
     lengths = batch.response_ids.lengths
     old = batch.response_logprobs.values.float()
+    total = int(lengths.sum())
     out = algo.token_advantages(TokenAdvantageInputs(
         advantages=advantages, old_logprobs=old, seq_lengths=lengths,
         ref_logprobs=old - 0.1 if algo.needs_ref_logprobs else None, rewards=batch.rewards,
+        values=torch.linspace(-0.5, 0.5, total),  # a critic's values, for algorithms that have one (PPO)
     ))
-    total = int(lengths.sum())
     if rep.check(isinstance(out, torch.Tensor) and tuple(out.shape) == (total,),
                  f"token_advantages must return one value per response token ({total}), got "
                  f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}"):

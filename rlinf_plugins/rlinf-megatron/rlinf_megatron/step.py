@@ -88,6 +88,7 @@ class MegatronTrainStep:
             ref_logprobs=torch.cat(self.ref).float() if self.ref is not None else None,
             rewards=batch.rewards,
             reduce_sum=b.data_parallel_sum,
+            values=batch.values.values.float() if batch.values is not None else None,
         )
         adv = self.algorithm.token_advantages(inputs)
         if tuple(adv.shape) != (int(lengths.sum()),):

@@ -126,6 +126,7 @@ class TrainStep:
             rewards=batch.rewards,
             # NCCL reduces device tensors; the statistics come back where they were.
             reduce_sum=lambda t: D.all_reduce(t.to(b.device)).to(t.device),
+            values=batch.values.values.float() if batch.values is not None else None,
         )
         adv = self.algorithm.token_advantages(inputs)
         if tuple(adv.shape) != (int(lengths.sum()),):
