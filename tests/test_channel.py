@@ -1,7 +1,6 @@
 """Channels on a real Ray cluster: order, backpressure, weighted batches, across processes."""
 
 import threading
-import time
 
 import pytest
 
@@ -24,16 +23,17 @@ def test_backpressure_blocks_put_until_a_get(ray_cluster):
     ch.put("b")
     with pytest.raises(ChannelTimeout):
         ch.put("c", timeout=0.3)
-    done = threading.Event()
+    started, done = threading.Event(), threading.Event()
 
     def producer():
+        started.set()
         ch.put("c")
         done.set()
 
     t = threading.Thread(target=producer)
     t.start()
-    time.sleep(0.3)
-    assert not done.is_set()  # still blocked: the channel is full
+    assert started.wait(timeout=10)  # the producer is in put() (or about to be)
+    assert not done.wait(timeout=0.3)  # and stays blocked there: the channel is full
     assert ch.get() == "a"
     t.join(timeout=10)
     assert done.is_set()

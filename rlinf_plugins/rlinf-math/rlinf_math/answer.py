@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 MAX_ANSWER_CHARS = 1000
 PHRASE_WINDOW = 10_000  # answer phrases are looked for in the response's tail only
@@ -379,8 +379,3 @@ def gold_answer(solution: str, max_chars: int = MAX_ANSWER_CHARS) -> str:
     if text.startswith("\\(") and text.endswith("\\)") or text.startswith("\\[") and text.endswith("\\]"):
         text = text[2:-2].strip()
     return text
-
-
-def gold_answers(solutions: Sequence[str]) -> Tuple[str, ...]:
-    """:func:`gold_answer` of each solution, duplicates removed, order kept."""
-    return tuple(dict.fromkeys(gold_answer(s) for s in solutions))
