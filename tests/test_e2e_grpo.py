@@ -73,12 +73,15 @@ def test_two_ranks_each_ddp_invariants(ray_cluster, tiny_checkpoint, dataset, tm
             assert metrics["train/optimizer_steps"] == 2.0  # 16 rollouts / global batch 8
         # Weight sync: the rollout now holds the trained weights, so the gap stays tiny after updates.
         path = trainer.save(2)
+        trained = trainer.groups["actor"].execute("state_dict_for_rollout")[0]
     finally:
         trainer.shutdown()
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(os.path.join(path, "actor"))
-    assert sum(p.numel() for p in model.parameters()) > 0
+    saved = AutoModelForCausalLM.from_pretrained(os.path.join(path, "actor")).state_dict()
+    start = AutoModelForCausalLM.from_pretrained(tiny_checkpoint).state_dict()
+    assert all(torch.equal(saved[k], v) for k, v in trained.items())  # the checkpoint holds the trained weights
+    assert any(not torch.equal(start[k], v) for k, v in trained.items())  # which two steps moved
 
 
 def test_cli_run_writes_mlflow_checkpoints_and_curves(plugin_site, tiny_checkpoint, dataset, tmp_path):
