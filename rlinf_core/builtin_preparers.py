@@ -22,12 +22,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import sys
 import time
 from typing import List, Tuple
 
 from rlinf_core.errors import ConfigError
+from rlinf_core.files import atomic_folder
 from rlinf_core.hookspecs import Register, hookimpl
 from rlinf_core.interfaces.preparer import Preparer
 from rlinf_core.tiny import SPECIAL_TOKENS, TinyModelSpec
@@ -102,25 +102,20 @@ class TinyModelPreparer(Preparer):
             file=sys.stderr,
             flush=True,
         )
-        work = path.rstrip("/") + ".preparing"
-        shutil.rmtree(work, ignore_errors=True)
-        build_tiny_checkpoint(work, corpus, spec)
-        with open(os.path.join(work, MARKER), "w", encoding="utf-8") as fh:
-            json.dump(
-                {
-                    "preparer": "tiny-model",
-                    "task": cfg.data.task,
-                    "train_data_paths": list(cfg.data.train_data_paths),
-                    "corpus_texts": len(corpus),
-                    "spec": dataclasses.asdict(spec),
-                },
-                fh,
-                indent=2,
-            )
-        if os.path.isdir(path):
-            os.rmdir(path)  # empty (checked above)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        os.replace(work, path)
+        with atomic_folder(path, suffix=".preparing") as work:  # replaces `path` only if empty (checked above)
+            build_tiny_checkpoint(work, corpus, spec)
+            with open(os.path.join(work, MARKER), "w", encoding="utf-8") as fh:
+                json.dump(
+                    {
+                        "preparer": "tiny-model",
+                        "task": cfg.data.task,
+                        "train_data_paths": list(cfg.data.train_data_paths),
+                        "corpus_texts": len(corpus),
+                        "spec": dataclasses.asdict(spec),
+                    },
+                    fh,
+                    indent=2,
+                )
         print(f"[tiny-model] prepared in {time.time() - start:.1f}s", file=sys.stderr, flush=True)
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -32,6 +31,7 @@ from rlinf_core.config.derived import DerivedSizes, derive_sizes
 from rlinf_core.config.loader import section, to_container
 from rlinf_core.data import TrajectoryBatch
 from rlinf_core.errors import ConfigError
+from rlinf_core.files import atomic_folder
 from rlinf_core.flow.data_cursor import DataCursor
 from rlinf_core.flow.graph import MATH_GRPO
 from rlinf_core.flow.best import BEST_DIR, ValidationRecord, resolve_keep_best, write_best_info
@@ -243,10 +243,7 @@ class Trainer:
         import torch
 
         final = ckpt.step_dir(self.checkpoint_root, step) if best is None else os.path.join(self.checkpoint_root, BEST_DIR)
-        tmp = final + ".tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        try:
-            os.makedirs(tmp)
+        with atomic_folder(final) as tmp:  # never a partial checkpoint (ckpt ignores and cleans ".tmp")
             actor = self.groups["actor"]
             actor.execute("save_checkpoint", os.path.join(tmp, "actor"))
             actor.execute("save_state", os.path.join(tmp, "actor_state"))
@@ -263,11 +260,6 @@ class Trainer:
             if best is not None:
                 write_best_info(tmp, best)
             ckpt.write_manifest(tmp, step)
-            shutil.rmtree(final, ignore_errors=True)
-            os.replace(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)  # never leave a partial checkpoint behind
-            raise
         ckpt.prune(self.checkpoint_root, self.cfg.runner.keep_last)
         return final
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Dict, Mapping
 import torch
 
 from rlinf_core.errors import ConfigError
+from rlinf_core.files import atomic_folder
 from rlinf_core.rng import restore_rng_state, rng_state
 
 if TYPE_CHECKING:
@@ -30,24 +31,20 @@ HF_FILES = ("generation_config.json",)
 
 
 def save_hf_checkpoint(path: str, weights: Mapping[str, torch.Tensor], source: str, tokenizer: Any, hf_config: Mapping[str, Any]) -> None:
-    """``weights`` (Hugging Face names) as a checkpoint folder ``path``: written beside it, then renamed."""
+    """``weights`` (Hugging Face names) as a checkpoint folder ``path``, whole or not at all."""
     from safetensors.torch import save_file
 
-    tmp = path.rstrip("/") + ".tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
     tied = bool(hf_config.get("tie_word_embeddings", False))
     # A tied checkpoint stores the embedding once, as save_pretrained does.
     tensors = {k: v.contiguous() for k, v in weights.items() if not (tied and k == "lm_head.weight")}
-    save_file(tensors, os.path.join(tmp, "model.safetensors"), metadata={"format": "pt"})
-    with open(os.path.join(tmp, "config.json"), "w") as fh:
-        json.dump(dict(hf_config), fh, indent=2)
-    for name in HF_FILES:
-        if os.path.exists(os.path.join(source, name)):
-            shutil.copy(os.path.join(source, name), os.path.join(tmp, name))
-    tokenizer.save_pretrained(tmp)
-    shutil.rmtree(path, ignore_errors=True)
-    os.replace(tmp, path)
+    with atomic_folder(path) as tmp:
+        save_file(tensors, os.path.join(tmp, "model.safetensors"), metadata={"format": "pt"})
+        with open(os.path.join(tmp, "config.json"), "w") as fh:
+            json.dump(dict(hf_config), fh, indent=2)
+        for name in HF_FILES:
+            if os.path.exists(os.path.join(source, name)):
+                shutil.copy(os.path.join(source, name), os.path.join(tmp, name))
+        tokenizer.save_pretrained(tmp)
 
 
 def _position(b: "MegatronTrainBackend") -> str:

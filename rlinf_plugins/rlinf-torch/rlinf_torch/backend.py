@@ -19,7 +19,6 @@ import copy
 import inspect
 import math
 import os
-import shutil
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
@@ -28,7 +27,8 @@ import torch
 from rlinf_core import Ragged, TrainBackend, TrainSetup, TrajectoryBatch, distinct_rows
 from rlinf_core.config import ActorConfig, doc
 from rlinf_core.errors import ConfigError
-from rlinf_core.models import load_tokenizer
+from rlinf_core.files import atomic_folder
+from rlinf_core.models import load_tokenizer, resolve_device
 from rlinf_core.rng import restore_rng_state, rng_state
 from rlinf_torch import distributed as D
 from rlinf_torch.packing import pack, token_logprobs_and_entropy
@@ -67,8 +67,7 @@ class TorchTrainBackend(TrainBackend):
     def load(self, setup: TrainSetup) -> None:
         c = self.config
         self.setup = setup
-        want = c.device
-        self.device = torch.device("cuda" if want == "cuda" or (want == "auto" and torch.cuda.is_available()) else "cpu")
+        self.device = resolve_device(c.device)
         torch.manual_seed(setup.seed)
         if self.world_size > 1:
             if setup.dist_addr is None or setup.dist_port is None:
@@ -290,13 +289,9 @@ class TorchTrainBackend(TrainBackend):
         state = self._full_state_dict()
         if self.rank != 0:
             return
-        tmp = path.rstrip("/") + ".tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        D.unwrap(self.model).save_pretrained(tmp, state_dict=state)
-        self.tokenizer.save_pretrained(tmp)
-        shutil.rmtree(path, ignore_errors=True)
-        os.replace(tmp, path)
+        with atomic_folder(path) as tmp:
+            D.unwrap(self.model).save_pretrained(tmp, state_dict=state)
+            self.tokenizer.save_pretrained(tmp)
 
     def save_state(self, path: str) -> None:
         """Per rank: optimizer and scheduler (sharded as trained under FSDP2), RNG states, and on

@@ -1,0 +1,28 @@
+"""Folders written whole or not at all: a crash or an error leaves the previous folder (or none),
+never a half-written one. Used for checkpoints, exported weights and prepared assets."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from typing import Iterator
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str, suffix: str = ".tmp") -> Iterator[str]:
+    """Yield an empty scratch folder, ``path`` + ``suffix``, to write into. When the block
+    finishes it replaces ``path`` (parents are created); when it raises, the scratch folder is
+    removed and ``path`` is left as it was. A scratch folder a crash left behind is emptied
+    first, so the same ``path`` can simply be written again."""
+    work = path.rstrip("/") + suffix
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    try:
+        yield work
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    shutil.rmtree(path, ignore_errors=True)
+    os.replace(work, path)

@@ -1,0 +1,28 @@
+"""atomic_folder: the new folder replaces the old one whole, or an error leaves the old one."""
+
+import os
+
+import pytest
+
+from rlinf_core.files import atomic_folder
+
+
+def test_replaces_the_old_folder_or_leaves_it_on_error(tmp_path):
+    target = tmp_path / "deep" / "ckpt"
+    with atomic_folder(str(target)) as work:
+        assert os.listdir(work) == [] and work == str(target) + ".tmp"
+        (tmp_path / "deep" / "ckpt.tmp" / "a.txt").write_text("one")
+    assert os.listdir(target) == ["a.txt"] and not (tmp_path / "deep" / "ckpt.tmp").exists()
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        with atomic_folder(str(target)) as work:
+            open(os.path.join(work, "b.txt"), "w").write("half")
+            raise RuntimeError("disk full")
+    assert os.listdir(target) == ["a.txt"] and not (tmp_path / "deep" / "ckpt.tmp").exists()
+
+    (tmp_path / "deep" / "ckpt.preparing").mkdir()
+    (tmp_path / "deep" / "ckpt.preparing" / "stale.txt").write_text("from a crash")
+    with atomic_folder(str(target), suffix=".preparing") as work:
+        assert os.listdir(work) == []  # what a crash left is gone
+        open(os.path.join(work, "c.txt"), "w").write("two")
+    assert os.listdir(target) == ["c.txt"]
