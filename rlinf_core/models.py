@@ -1,4 +1,5 @@
-"""Loading Hugging Face tokenizers the same way in every process, and one transformers model quirk.
+"""Loading Hugging Face tokenizers the same way in every process, one transformers model quirk,
+and the ``device`` config value resolved.
 
 A checkpoint's ``tokenizer_config.json`` may name the generic fast tokenizer
 (``PreTrainedTokenizerFast``, saved by transformers 5.x as ``TokenizersBackend``): then it
@@ -13,9 +14,12 @@ from __future__ import annotations
 import inspect
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlinf_core.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
 
 GENERIC_FAST_TOKENIZERS = ("PreTrainedTokenizerFast", "TokenizersBackend")
 
@@ -51,3 +55,11 @@ def kv_cache_keyword(model: Any) -> str:
     renamed ``past_key_values`` to ``cache`` (the old name warns until 5.40). Pass the unwrapped
     model: a DDP wrapper's ``forward(*inputs, **kwargs)`` hides the name."""
     return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
+def resolve_device(choice: str) -> "torch.device":
+    """A ``device`` config value as a torch device: ``cuda``, ``cpu``, or ``auto`` (CUDA when a
+    GPU is visible to this process, else the CPU)."""
+    import torch
+
+    return torch.device("cuda" if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()) else "cpu")

@@ -25,7 +25,7 @@ import torch
 from rlinf_core import RolloutBackend, RolloutRequest, SamplingParams, TrajectoryBatch
 from rlinf_core.config import RolloutConfig, doc
 from rlinf_core.errors import ConfigError
-from rlinf_core.models import load_tokenizer
+from rlinf_core.models import load_tokenizer, resolve_device
 from rlinf_hf.decode import decode
 from rlinf_hf.sampling import generate_kwargs
 
@@ -57,8 +57,7 @@ class HFRollout(RolloutBackend):
         self._offloaded: Optional[Dict[str, Any]] = None  # shapes of released weights (offload)
         path = self.config.model.model_path
         self.tokenizer = load_tokenizer(path, "rollout.model.model_path")
-        want = self.config.device
-        self.device = torch.device("cuda" if want == "cuda" or (want == "auto" and torch.cuda.is_available()) else "cpu")
+        self.device = resolve_device(self.config.device)
         try:
             self.model = AutoModelForCausalLM.from_pretrained(path, dtype=DTYPES[self.config.model.precision])
         except Exception as exc:
