@@ -72,12 +72,15 @@ class MegatronTrainBackend(TrainBackend):
         self.setup = setup
         torch.cuda.set_device(0)  # Ray shows each actor rank its own GPU
         self.device = torch.device("cuda", 0)
-        addr, port = setup.dist_addr or "127.0.0.1", setup.dist_port or _free_port()
-        torch.distributed.init_process_group(
-            "nccl", init_method=f"tcp://{addr}:{port}", rank=self.rank, world_size=self.world_size,
-            timeout=datetime.timedelta(minutes=30),
-        )
-        ps.initialize_model_parallel(p.tensor_parallel_size, p.pipeline_parallel_size)
+        # A second backend in one process (a resumed copy) joins the groups the first set up.
+        if not torch.distributed.is_initialized():
+            addr, port = setup.dist_addr or "127.0.0.1", setup.dist_port or _free_port()
+            torch.distributed.init_process_group(
+                "nccl", init_method=f"tcp://{addr}:{port}", rank=self.rank, world_size=self.world_size,
+                timeout=datetime.timedelta(minutes=30),
+            )
+        if not ps.model_parallel_is_initialized():
+            ps.initialize_model_parallel(p.tensor_parallel_size, p.pipeline_parallel_size)
         torch.manual_seed(setup.seed)
         tensor_parallel.model_parallel_cuda_manual_seed(setup.seed)
         path = c.model.model_path
@@ -136,11 +139,6 @@ class MegatronTrainBackend(TrainBackend):
         out = t.to(self.device)
         torch.distributed.all_reduce(out, op=op, group=ps.get_data_parallel_group())
         return out.to(t.device)
-
-    def all_ranks_max(self, value: float) -> float:
-        t = torch.tensor([value], dtype=torch.float64, device=self.device)
-        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
-        return float(t[0])
 
     def last_stage_to_all(self, compute: Callable[[], Any]) -> Any:
         """``compute()`` on the last pipeline stage, its result broadcast to this rank's other stages."""
@@ -220,6 +218,10 @@ class MegatronTrainBackend(TrainBackend):
     def discard_gradients(self) -> None:
         self.model.zero_grad_buffer()
         self.optimizer.zero_grad()
+
+    # rlinf-torch's apply_update and step_metrics call the engine through these names.
+    _optimizer_step = optimizer_step
+    _discard_gradients = discard_gradients
 
     def current_lr(self) -> float:
         """The next update's lr (as the torch backend's scheduler reports it)."""

@@ -18,8 +18,7 @@ early-stop decision and returns the same metrics.
 
 from __future__ import annotations
 
-import math
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional
 
 import torch
 
@@ -28,6 +27,7 @@ from rlinf_core.interfaces.algorithm import TokenAdvantageInputs
 from rlinf_megatron.batching import micro_batches
 from rlinf_megatron.micro import MicroBatch, forward_backward
 from rlinf_torch.metrics import MetricSums
+from rlinf_torch.step import apply_update, step_metrics
 
 if TYPE_CHECKING:
     from rlinf_core import Algorithm
@@ -60,23 +60,16 @@ class MegatronTrainStep:
         per = n // num_minibatches
         b.model.train()
         sums = MetricSums()
-        counts = {"early_stopped": 0, "skipped": 0, "updates": 0}
+        # No inert rows are skipped (module docstring): "inert" stays 0.
+        counts = {"early_stopped": 0, "skipped": 0, "updates": 0, "inert": 0.0}
         norms: List[float] = []
         for _ in range(b.config.num_epochs):
             for m in range(num_minibatches):
                 stats, weights = self._minibatch(list(range(m * per, (m + 1) * per)))
                 for k, v in stats.items():
                     sums.add({k: v}, weights.get(k, 1.0))
-                counts[self._apply_update(stats, norms)] += 1
-        metrics = sums.reduce()[0]
-        metrics["train/grad_norm"] = sum(norms) / len(norms) if norms else 0.0
-        metrics["train/lr"] = b.current_lr()
-        metrics["train/early_stopped_minibatches"] = float(counts["early_stopped"])
-        metrics["train/skipped_updates"] = float(counts["skipped"])
-        metrics["train/optimizer_steps"] = float(counts["updates"])
-        metrics["train/skipped_zero_advantage_seqs"] = 0.0  # inert rows are trained on (module docstring)
-        metrics["train/rollout_logprob_diff_max"] = b.all_ranks_max(self.gap)
-        return metrics
+                counts[apply_update(b, self.algorithm, stats, norms)] += 1
+        return step_metrics(b, sums, counts, norms, self.gap)
 
     def _token_advantages(self) -> List[torch.Tensor]:
         batch, b = self.batch, self.b
@@ -135,14 +128,3 @@ class MegatronTrainStep:
             entropy=entropy if self.algorithm.needs_entropy_grad else entropy.detach(),
             truncated=batch.truncated[mb.rows],
         )
-
-    def _apply_update(self, stats: Dict[str, Any], norms: List[float]) -> str:
-        b = self.b
-        if self.algorithm.skip_update(stats):
-            b.discard_gradients()
-            return "early_stopped"
-        norm = b.optimizer_step()
-        if not math.isfinite(norm):
-            return "skipped"
-        norms.append(norm)
-        return "updates"

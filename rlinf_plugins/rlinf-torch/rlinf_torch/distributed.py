@@ -52,6 +52,13 @@ def full_state_dict(model: torch.nn.Module, strategy: str) -> Dict[str, torch.Te
 
 
 def all_reduce(values: torch.Tensor, op: Any = None) -> torch.Tensor:
+    """``values`` reduced over every rank, in place (SUM unless ``op``). NCCL reduces only device
+    tensors: a CPU tensor (metric sums, token counts) makes the trip to this rank's GPU and back."""
     if dist.is_initialized() and dist.get_world_size() > 1:
-        dist.all_reduce(values, op=op or dist.ReduceOp.SUM)
+        if dist.get_backend() == "nccl" and not values.is_cuda:
+            on_device = values.to(torch.device("cuda", torch.cuda.current_device()))
+            dist.all_reduce(on_device, op=op or dist.ReduceOp.SUM)
+            values.copy_(on_device.cpu())
+        else:
+            dist.all_reduce(values, op=op or dist.ReduceOp.SUM)
     return values
