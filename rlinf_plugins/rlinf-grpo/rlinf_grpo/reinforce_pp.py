@@ -28,13 +28,11 @@ from dataclasses import dataclass
 
 import torch
 
-from rlinf_core import TrajectoryBatch
 from rlinf_core.config import doc
-from rlinf_core.errors import ConfigError
 from rlinf_core.interfaces.algorithm import TokenAdvantageInputs
 from rlinf_grpo.advantages import returns_to_go, whiten
-from rlinf_grpo.algorithm import GRPO
 from rlinf_grpo.config import GRPOConfig
+from rlinf_grpo.token_level import TokenAdvantageGRPO
 
 
 @dataclass
@@ -50,38 +48,14 @@ class ReinforcePPConfig(GRPOConfig):
     )
 
 
-class ReinforcePP(GRPO):
+class ReinforcePP(TokenAdvantageGRPO):
     config_class = ReinforcePPConfig
     config: ReinforcePPConfig
-
-    def __init__(self, config: ReinforcePPConfig):
-        super().__init__(config)
-        if config.normalize_advantages:
-            raise ConfigError(
-                "`algorithm.normalize_advantages` does not apply to reinforce_pp: REINFORCE++ whitens its token "
-                "advantages over the step's batch itself; leave it false"
-            )
+    name = "reinforce_pp"
 
     @property
     def needs_ref_logprobs(self) -> bool:
         return self.config.reward_kl_beta > 0 or self.config.kl_beta > 0
-
-    @property
-    def needs_token_advantages(self) -> bool:
-        return True
-
-    @property
-    def zero_advantage_is_inert(self) -> bool:
-        return False
-
-    @property
-    def advantages_per_group(self) -> bool:
-        return False  # the token advantages are whitened over the step's batch
-
-    def compute_advantages(self, batch: TrajectoryBatch) -> torch.Tensor:
-        if batch.rewards is None:
-            raise ValueError("ReinforcePP.compute_advantages needs batch.rewards (score the batch first)")
-        return batch.rewards.float().clone()  # the outcome reward; token_advantages does the rest
 
     def token_advantages(self, inputs: TokenAdvantageInputs) -> torch.Tensor:
         lengths = inputs.seq_lengths.to(inputs.old_logprobs.device)

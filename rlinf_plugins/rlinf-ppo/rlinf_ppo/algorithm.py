@@ -26,10 +26,9 @@ from typing import Dict, Mapping, Optional
 import torch
 
 from rlinf_core import Ragged, TrajectoryBatch
-from rlinf_core.errors import ConfigError
 from rlinf_core.interfaces.algorithm import ActorContext, TokenAdvantageInputs
 from rlinf_grpo.advantages import whiten
-from rlinf_grpo.algorithm import GRPO
+from rlinf_grpo.token_level import TokenAdvantageGRPO
 from rlinf_ppo.config import PPOConfig
 from rlinf_ppo.critic import Critic, CriticSettings
 from rlinf_ppo.gae import explained_variance, gae
@@ -44,36 +43,15 @@ def outcome_token_rewards(outcome: torch.Tensor, seq_lengths: torch.Tensor) -> t
     return rewards
 
 
-class PPO(GRPO):
+class PPO(TokenAdvantageGRPO):
     config_class = PPOConfig
     config: PPOConfig
+    name = "ppo"
 
     def __init__(self, config: PPOConfig):
         super().__init__(config)
-        if config.normalize_advantages:
-            raise ConfigError(
-                "`algorithm.normalize_advantages` does not apply to ppo: PPO whitens its GAE advantages over the "
-                "step's batch itself; leave it false"
-            )
         self.critic: Optional[Critic] = None
         self.critic_steps = 0  # steps whose critic update has run (the warm-up counts them)
-
-    @property
-    def needs_token_advantages(self) -> bool:
-        return True
-
-    @property
-    def zero_advantage_is_inert(self) -> bool:
-        return False  # a zero outcome still has a non-zero GAE advantage (minus the value)
-
-    @property
-    def advantages_per_group(self) -> bool:
-        return False
-
-    def compute_advantages(self, batch: TrajectoryBatch) -> torch.Tensor:
-        if batch.rewards is None:
-            raise ValueError("PPO.compute_advantages needs batch.rewards (score the batch first)")
-        return batch.rewards.float().clone()  # the outcome reward; token_advantages does the rest
 
     def _gae(self, outcome: torch.Tensor, values: torch.Tensor, seq_lengths: torch.Tensor):
         return gae(outcome_token_rewards(outcome, seq_lengths.cpu()), values.cpu(), seq_lengths.cpu(),
