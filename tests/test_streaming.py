@@ -69,3 +69,17 @@ def test_configs_that_cannot_stream_are_refused_naming_the_field(overrides, says
     with pytest.raises(ConfigError) as err:
         check(overrides)
     assert "`runner.groups_per_part`" in str(err.value) and says in str(err.value)
+
+
+def test_an_algorithm_that_trains_a_model_of_its_own_is_refused():
+    """Its before_update/after_update hooks run on whole steps, which a streamed step never has."""
+    grpo = get_registry().get("algorithms", "grpo")
+
+    class WithCritic(grpo):
+        def after_update(self, batch):
+            return {}
+
+    cfg = load_config(RECIPE, STREAMABLE)
+    with pytest.raises(ConfigError, match="an algorithm without models of its own to train beside the policy"):
+        check_streaming(cfg, WithCritic(section(cfg, "algorithm")), get_registry().get("train_backends", cfg.actor.backend),
+                        derive_sizes(cfg))

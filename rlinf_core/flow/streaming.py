@@ -26,6 +26,7 @@ from typing import Any, List, Optional, Sequence
 
 from rlinf_core.errors import ConfigError
 from rlinf_core.flow.assembly import actor_shards
+from rlinf_core.interfaces.algorithm import Algorithm
 from rlinf_core.interfaces.train import TrainBackend
 
 
@@ -58,6 +59,9 @@ def check_streaming(cfg: Any, algorithm: Any, backend_cls: type, sizes: Any) -> 
     if not algorithm.advantages_per_group or algorithm.needs_token_advantages:
         raise ConfigError(why.format(groups, "advantages computed within each prompt group", (
             f"use settings under which {name} computes them per group (e.g. `algorithm.normalize_advantages` false)")))
+    if any(getattr(type(algorithm), hook) is not getattr(Algorithm, hook) for hook in ("before_update", "after_update")):
+        raise ConfigError(why.format(groups, "an algorithm without models of its own to train beside the policy", (
+            f"use another algorithm than {name} (its before_update/after_update run on whole steps)")))
     if algorithm.loss_divides_by_num_tokens is None:
         raise ConfigError(why.format(groups, "an algorithm that says how its loss uses num_tokens", (
             f"declare {name}.loss_divides_by_num_tokens")))
