@@ -1,5 +1,5 @@
 """The Megatron train backend (``actor.backend: megatron``): GRPO-family updates on a Megatron-Core
-GPTModel split by tensor and pipeline parallelism, data parallel over the rest of the actor ranks.
+GPTModel split by tensor, pipeline and context parallelism, data parallel over the other ranks.
 
 Follows RLinf's Megatron actor (arXiv:2509.15965) on Megatron-LM (Shoeybi et al. 2019,
 arXiv:1909.08053; Narayanan et al. 2021, arXiv:2104.04473) through Megatron-Core's public API:
@@ -12,7 +12,8 @@ between phases when the rollout shares the GPUs. Weights come from a Hugging Fac
 go back out in Hugging Face layout (:mod:`rlinf_megatron.convert`).
 
 Deviations: Megatron's optimizer exempts biases and norm weights from weight decay (the torch
-backend decays every weight); context parallelism and streamed steps are refused; what one step
+backend decays every weight); streamed steps are refused; context parallelism gathers the
+log-probs (:mod:`rlinf_megatron.context`); what one step
 does differs from rlinf-torch's in the ways :mod:`rlinf_megatron.step` lists. Megatron-Core's
 forward runs on CUDA only: this class has not run on hardware yet (README, "What ran where").
 """
@@ -31,6 +32,7 @@ from rlinf_core.errors import ConfigError
 from rlinf_core.models import load_tokenizer
 from rlinf_megatron.batching import micro_batches
 from rlinf_megatron.config import MegatronActorConfig, check_parallel
+from rlinf_megatron.context import localize
 from rlinf_megatron.micro import MicroBatch, VocabSlice, forward_backward, make_micro_batch
 from rlinf_megatron.model import build_model, gather_hf_weights, load_hf_weights
 from rlinf_megatron.parallel import check_megatron_config, group_union
@@ -80,7 +82,8 @@ class MegatronTrainBackend(TrainBackend):
                 timeout=datetime.timedelta(minutes=30),
             )
         if not ps.model_parallel_is_initialized():
-            ps.initialize_model_parallel(p.tensor_parallel_size, p.pipeline_parallel_size)
+            ps.initialize_model_parallel(p.tensor_parallel_size, p.pipeline_parallel_size,
+                                         context_parallel_size=p.context_parallel_size)
         torch.manual_seed(setup.seed)
         tensor_parallel.model_parallel_cuda_manual_seed(setup.seed)
         path = c.model.model_path
@@ -91,7 +94,7 @@ class MegatronTrainBackend(TrainBackend):
         self.token_budget = p.max_tokens_per_micro_batch
         per_rank = p.layout().padded_vocab(shape) // p.tensor_parallel_size
         self.vocab = VocabSlice(ps.get_tensor_model_parallel_rank() * per_rank, shape.vocab_size, setup.temperature,
-                                ps.get_tensor_model_parallel_group())
+                                ps.get_tensor_model_parallel_group(), ps.get_context_parallel_group())
         self.reference = self._load_model(path).eval().requires_grad_(False) if setup.keep_reference else None
         self._wrap_and_optimize(self._load_model(path))
         self.optimizer_steps = 0
@@ -152,9 +155,15 @@ class MegatronTrainBackend(TrainBackend):
         return value[0]
 
     def micro_batch(self, batch: TrajectoryBatch, rows) -> "MicroBatch":
+        """``rows`` as this rank runs them: the width a multiple of what sequence and context
+        parallelism split it by, and this context-parallel rank's share of the positions."""
+        from megatron.core import parallel_state as ps
+
         p = self.config.megatron
-        multiple = p.tensor_parallel_size if p.sequence_parallel else 1
-        return make_micro_batch(batch, rows, self.pad_id, self.device, multiple)
+        cp = p.context_parallel_size
+        multiple = (p.tensor_parallel_size if p.sequence_parallel else 1) * (2 * cp if cp > 1 else 1)
+        mb = make_micro_batch(batch, rows, self.pad_id, self.device, multiple)
+        return localize(mb, cp, ps.get_context_parallel_rank()) if cp > 1 else mb
 
     # -- forward --------------------------------------------------------------------------
     def score(self, model: torch.nn.Module, batch: TrajectoryBatch) -> Tuple[list, list]:

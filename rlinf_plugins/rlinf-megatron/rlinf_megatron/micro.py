@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
 from rlinf_core import TrajectoryBatch
+from rlinf_megatron.context import gather_tokens
 from rlinf_megatron.logprobs import vocab_parallel_logprobs_and_entropy
 
 # (micro-batch, log-probs [T], entropy [T]) -> (loss, what to report)
@@ -36,6 +37,10 @@ class MicroBatch:
     token_cols: torch.Tensor  # [T] the position whose logits predict it
     targets: torch.Tensor  # [T] the response tokens
     response_lengths: torch.Tensor  # [b] on CPU
+    # Under context parallelism (:mod:`rlinf_megatron.context`): where this rank's tokens sit in
+    # the micro-batch's full token order, and how many there are in all.
+    local_tokens: Optional[torch.Tensor] = None
+    total_tokens: int = 0
 
 
 def make_micro_batch(
@@ -72,12 +77,20 @@ class VocabSlice:
     true_size: int  # the checkpoint's vocabulary (the padding is masked out)
     temperature: float
     group: Any  # the tensor-parallel process group
+    context_group: Any = None  # the context-parallel group, when context_parallel_size > 1
 
 
 def response_logprobs(logits: torch.Tensor, mb: MicroBatch, vocab: VocabSlice) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Log-probs and entropies of ``mb``'s response tokens from logits ``[b, s, V_local]``."""
+    """Log-probs and entropies of ``mb``'s response tokens from logits ``[b, s, V_local]``, in
+    the micro-batch's full token order (gathered over the context-parallel ranks when split)."""
     picked = logits[mb.token_rows, mb.token_cols]
-    return vocab_parallel_logprobs_and_entropy(picked, mb.targets, vocab.start, vocab.true_size, vocab.temperature, vocab.group)
+    logp, entropy = vocab_parallel_logprobs_and_entropy(
+        picked, mb.targets, vocab.start, vocab.true_size, vocab.temperature, vocab.group
+    )
+    if mb.local_tokens is None:
+        return logp, entropy
+    return (gather_tokens(logp, mb.local_tokens, mb.total_tokens, vocab.context_group),
+            gather_tokens(entropy, mb.local_tokens, mb.total_tokens, vocab.context_group))
 
 
 def forward_backward(model: Any, micro: List[MicroBatch], vocab: VocabSlice, loss_of: LossOf, forward_only: bool) -> List[Dict[str, Any]]:
@@ -89,6 +102,8 @@ def forward_backward(model: Any, micro: List[MicroBatch], vocab: VocabSlice, los
     def loss_func(mb: MicroBatch, logits: torch.Tensor):
         logp, entropy = response_logprobs(logits, mb, vocab)
         loss, report = loss_of(mb, logp, entropy)
+        if mb.local_tokens is not None:  # every context-parallel rank computed this same loss
+            loss = loss / torch.distributed.get_world_size(vocab.context_group)
         return loss, torch.tensor(logp.numel(), dtype=torch.int, device=logp.device), report
 
     def forward_step(data_iterator, chunk):

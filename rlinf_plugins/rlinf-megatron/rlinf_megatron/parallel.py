@@ -20,10 +20,10 @@ def check_megatron_config(config: MegatronActorConfig) -> None:
     """ConfigErrors naming the field: what the backend does not build, and layouts the
     checkpoint cannot split (the rank count is checked with the placement)."""
     p = config.megatron
-    if p.context_parallel_size != 1:
+    if p.context_parallel_size > 1 and not p.transformer_engine:
         raise ConfigError(
-            f"`actor.megatron.context_parallel_size`={p.context_parallel_size}: context parallelism is not built in "
-            "rlinf-megatron yet (it needs packed sequences split over the ranks); use 1."
+            f"`actor.megatron.context_parallel_size`={p.context_parallel_size} needs Transformer Engine's attention "
+            "(Megatron-Core's local attention runs on one rank's sequence only): set actor.megatron.transformer_engine true."
         )
     if p.sequence_parallel and p.tensor_parallel_size == 1:
         raise ConfigError("`actor.megatron.sequence_parallel` needs `actor.megatron.tensor_parallel_size` > 1.")

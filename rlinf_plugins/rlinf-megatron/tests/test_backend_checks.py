@@ -25,10 +25,14 @@ def test_config_errors_name_the_field(tiny_checkpoint):  # tiny: 4 heads, 2 KV h
     fits = actor(tiny_checkpoint, tensor_parallel_size=2, pipeline_parallel_size=2, sequence_parallel=True)
     MegatronTrainBackend.check_config(fits)
     MegatronTrainBackend.check_placement(fits, 8, "gpu", 1)  # 2-way data parallel
+    with_context = actor(tiny_checkpoint, tensor_parallel_size=2, context_parallel_size=2)
+    MegatronTrainBackend.check_config(with_context)
+    MegatronTrainBackend.check_placement(with_context, 4, "gpu", 1)
     cases = [
         (dict(tensor_parallel_size=4), r"`actor.megatron.tensor_parallel_size`=4 does not divide the model's num_key_value_heads \(2\)"),
         (dict(pipeline_parallel_size=4), r"`actor.megatron.pipeline_parallel_size`=4 does not divide the model's num_hidden_layers \(2\)"),
-        (dict(context_parallel_size=2), r"`actor.megatron.context_parallel_size`=2: context parallelism is not built"),
+        (dict(context_parallel_size=2, transformer_engine=False),
+         r"`actor.megatron.context_parallel_size`=2 needs Transformer Engine's attention"),
         (dict(sequence_parallel=True), r"`actor.megatron.sequence_parallel` needs `actor.megatron.tensor_parallel_size` > 1"),
     ]
     for parallel, message in cases:
