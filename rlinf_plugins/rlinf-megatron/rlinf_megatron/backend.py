@@ -35,7 +35,7 @@ from rlinf_megatron.config import MegatronActorConfig, check_parallel
 from rlinf_megatron.context import localize
 from rlinf_megatron.micro import MicroBatch, VocabSlice, forward_backward, make_micro_batch
 from rlinf_megatron.model import build_model, gather_hf_weights, load_hf_weights
-from rlinf_megatron.parallel import check_megatron_config, group_union
+from rlinf_megatron.parallel import check_megatron_config, group_union, same_rows_group
 from rlinf_megatron.shapes import ModelShape
 from rlinf_megatron.state import load_megatron_state, save_hf_checkpoint, save_megatron_state
 from rlinf_megatron.step import MegatronTrainStep
@@ -95,6 +95,7 @@ class MegatronTrainBackend(TrainBackend):
         per_rank = p.layout().padded_vocab(shape) // p.tensor_parallel_size
         self.vocab = VocabSlice(ps.get_tensor_model_parallel_rank() * per_rank, shape.vocab_size, setup.temperature,
                                 ps.get_tensor_model_parallel_group(), ps.get_context_parallel_group())
+        self.same_rows = same_rows_group()
         self.reference = self._load_model(path).eval().requires_grad_(False) if setup.keep_reference else None
         self._wrap_and_optimize(self._load_model(path))
         self.optimizer_steps = 0
@@ -195,23 +196,18 @@ class MegatronTrainBackend(TrainBackend):
         return self.last_stage_to_all(collect)
 
     def compute_logprobs(self, batch: TrajectoryBatch) -> Tuple[Ragged, Ragged]:
-        union, positions = group_union(batch, 1)
+        union, positions = group_union(batch, 1, self.same_rows)
         with self._resident():
             logps, ents = self.score(self.model, union)
-        mine = positions[self.group_member()]
+        mine = positions[torch.distributed.get_rank(self.same_rows)]
         return (Ragged.from_list([logps[k] for k in mine], dtype=torch.float32),
                 Ragged.from_list([ents[k] for k in mine], dtype=torch.float32))
-
-    def group_member(self) -> int:
-        from megatron.core import parallel_state as ps
-
-        return torch.distributed.get_rank(ps.get_model_parallel_group())
 
     # -- updates --------------------------------------------------------------------------
     def train_step(self, batch, algorithm, num_minibatches: int, recompute_logprobs: bool) -> Dict[str, float]:
         if batch.advantages is None:
             raise ValueError("train_step needs batch.advantages (compute them with the algorithm first)")
-        union, _ = group_union(batch, num_minibatches)
+        union, _ = group_union(batch, num_minibatches, self.same_rows)
         return MegatronTrainStep(self, union, algorithm, recompute_logprobs).run(num_minibatches)
 
     def optimizer_step(self) -> float:

@@ -1,8 +1,8 @@
 """Which rows a Megatron actor rank trains on, and in which micro-batches.
 
 The flow hands each actor rank its own shard of a step's rows, as it does for data-parallel
-backends. Under Megatron the ranks of one model-parallel group (tensor x pipeline) hold pieces of
-one model replica and must run the same rows, so each group trains on the union of its members'
+backends. Under Megatron the ranks that hold one model replica between them (its tensor, pipeline
+and context parallel ranks) must run the same rows, so they train on the union of their
 shards: minibatch by minibatch (minibatch m of the union is every member's minibatch m), so each
 optimizer update covers the rows the flow meant it to, whatever the parallel layout.
 
@@ -18,7 +18,7 @@ from typing import List, Sequence, Tuple
 
 
 def union_order(shard_sizes: Sequence[int], num_minibatches: int) -> Tuple[List[Tuple[int, int]], List[List[int]]]:
-    """The union of a model-parallel group's shards, minibatch by minibatch.
+    """The union of one replica's ranks' shards, minibatch by minibatch.
 
     Returns ``(order, positions)``: ``order[k] = (member, row)`` is the union's row ``k``, and
     ``positions[member][row]`` is where that member's row went. Each shard must split into

@@ -1,10 +1,11 @@
-"""The driver's checks of ``actor.megatron.*`` (before anything is written) and the union of a
-model-parallel group's shards (:mod:`rlinf_megatron.batching` says why a group trains on it)."""
+"""The driver's checks of ``actor.megatron.*`` (before anything is written), the group of ranks
+that hold one model replica, and the union of their shards (:mod:`rlinf_megatron.batching` says
+why they train on it)."""
 
 from __future__ import annotations
 
 import importlib.util
-from typing import List, Tuple
+from typing import Any, List, Tuple
 
 from rlinf_core import TrajectoryBatch
 from rlinf_core.engine_rollout import read_model_config
@@ -33,13 +34,32 @@ def check_megatron_config(config: MegatronActorConfig) -> None:
     check_layout(ModelShape.from_hf_config(hf), p.layout())
 
 
-def group_union(batch: TrajectoryBatch, num_minibatches: int) -> Tuple[TrajectoryBatch, List[List[int]]]:
-    """The union of this rank's model-parallel group's shards, minibatch by minibatch, and where
-    each member's rows went in it (a collective over the group)."""
+def same_rows_group() -> Any:
+    """The process group of the ranks that hold one model replica between them (its tensor,
+    pipeline and context parallel ranks: every rank with this rank's data-parallel rank), which
+    must train on the same rows. A collective over every rank, once at load."""
     from megatron.core import parallel_state as ps
     import torch
 
-    group = ps.get_model_parallel_group()
+    world = torch.distributed.get_world_size()
+    replica_of: List[Any] = [None] * world
+    torch.distributed.all_gather_object(replica_of, ps.get_data_parallel_rank())
+    members: dict = {}
+    for rank, replica in enumerate(replica_of):
+        members.setdefault(replica, []).append(rank)
+    mine = None
+    for replica in sorted(members):  # every rank creates every group, in the same order
+        group = torch.distributed.new_group(members[replica])
+        if replica == replica_of[torch.distributed.get_rank()]:
+            mine = group
+    return mine
+
+
+def group_union(batch: TrajectoryBatch, num_minibatches: int, group: Any) -> Tuple[TrajectoryBatch, List[List[int]]]:
+    """The union of the shards of ``group`` (:func:`same_rows_group`), minibatch by minibatch,
+    and where each member's rows went in it (a collective over the group)."""
+    import torch
+
     size = torch.distributed.get_world_size(group)
     if size == 1:
         return batch, [list(range(len(batch)))]

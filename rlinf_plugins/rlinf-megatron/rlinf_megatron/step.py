@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 
 class MegatronTrainStep:
-    """The updates of one step on one model-parallel group's rows (see the module docstring)."""
+    """The updates of one step on one model replica's rows (see the module docstring)."""
 
     def __init__(self, backend: "MegatronTrainBackend", batch: TrajectoryBatch, algorithm: "Algorithm", recompute: bool):
         self.b = backend

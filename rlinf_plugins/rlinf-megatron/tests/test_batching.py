@@ -36,3 +36,31 @@ def test_token_budget_micro_batches():
     assert micro_batches(lengths, range(6), 20, 99) == [[1, 3, 5], [2, 0], [4]]
     assert micro_batches(lengths, range(6), 8, 99) == [[1, 3], [5], [2], [0], [4]]  # 10 and 12 run alone, over budget
     assert micro_batches(lengths, [0, 2, 4], 0, 2) == [[2, 0], [4]]  # no budget: fixed rows
+
+
+def test_the_ranks_of_one_replica_train_on_the_same_rows(tmp_path):
+    """Two data-parallel replicas keep their own shards; one replica split by context parallelism
+    trains both ranks on the union of the two shards (Megatron-Core's parallel_state on gloo)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.run([sys.executable, str(Path(__file__).with_name("same_rows.py")), str(tmp_path), str(port)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1)]
+    shards = [random_trajectory_batch(4, seed=10 + r) for r in (0, 1)]
+    for r in (0, 1):  # context parallel 1: two replicas, each on its own shard
+        got = ranks[r][1]
+        assert got["size"] == 1 and got["union"] == [shards[r].response_ids[i].tolist() for i in range(4)]
+    expected = union_of(shards, 2)[0]
+    for r in (0, 1):  # context parallel 2: one replica, both ranks on the same union
+        got = ranks[r][2]
+        assert got["size"] == 2 and got["member"] == r
+        assert got["union"] == [expected.response_ids[i].tolist() for i in range(8)]
+        assert got["positions"] == union_order([4, 4], 2)[1]
