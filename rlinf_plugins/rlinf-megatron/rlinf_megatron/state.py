@@ -67,7 +67,8 @@ def save_megatron_state(b: "MegatronTrainBackend", path: str) -> None:
 
     os.makedirs(path, exist_ok=True)
     pos = _position(b)
-    first_replica = ps.get_data_parallel_rank() == 0
+    # One writer per (tensor, pipeline) position: context-parallel ranks hold the same weights.
+    first_replica = ps.get_data_parallel_rank(with_context_parallel=True) == 0
     if b.config.megatron.use_distributed_optimizer:
         b.optimizer.save_parameter_state(os.path.join(path, f"optimizer_params_{pos}.pt"))  # gathers over DP
     if first_replica:
