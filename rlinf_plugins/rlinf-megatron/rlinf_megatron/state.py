@@ -56,7 +56,7 @@ def _position(b: "MegatronTrainBackend") -> str:
 def _meta(b: "MegatronTrainBackend") -> Dict[str, int]:
     p = b.config.megatron
     return {"world_size": b.world_size, "tensor_parallel_size": p.tensor_parallel_size,
-            "pipeline_parallel_size": p.pipeline_parallel_size,
+            "pipeline_parallel_size": p.pipeline_parallel_size, "context_parallel_size": p.context_parallel_size,
             "use_distributed_optimizer": int(p.use_distributed_optimizer)}
 
 
