@@ -106,9 +106,9 @@ def test_missing_recipe_and_bad_usage_exit_2(tmp_path):
 
 
 def test_run_with_an_unknown_plugin_exits_2_naming_it(recipe):
-    out = rlinf("run", recipe, "algorithm.name=ppo")
+    out = rlinf("run", recipe, "algorithm.name=no_such_algorithm")
     assert out.returncode == 2
-    assert "Unknown algorithm 'ppo' (config field `algorithm.name`)" in out.stderr
+    assert "Unknown algorithm 'no_such_algorithm' (config field `algorithm.name`)" in out.stderr
 
 
 @pytest.mark.parametrize("recipe", ["cookbook/math-tiny/grpo.yaml", "cookbook/qwen2.5-1.5b-grpo/grpo.yaml", "cookbook/qwen2.5-7b-grpo/grpo.yaml"])
