@@ -1,8 +1,25 @@
 """A random Hugging Face Qwen2 whose heads, KV heads, FFN width and layers split over 2-way tensor
-and pipeline parallelism, with a vocabulary that needs padding."""
+and pipeline parallelism, with a vocabulary that needs padding; and the runner of this folder's
+two-rank gloo scripts."""
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
+
+
+def run_two_rank_script(name: str, workdir, *args: str) -> None:
+    """Run ``tests/<name> WORKDIR PORT ARGS...`` (it spawns two gloo ranks); fail with its stderr."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.run([sys.executable, str(Path(__file__).with_name(name)), str(workdir), str(port), *args],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 def qwen2_state(tied: bool, seed: int = 0):

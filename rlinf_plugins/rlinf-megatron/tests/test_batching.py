@@ -8,6 +8,8 @@ from rlinf_core.testing.batches import random_trajectory_batch
 from rlinf_megatron.batching import micro_batches, union_order
 from rlinf_megatron.parallel import union_of
 
+from .conftest import run_two_rank_script
+
 
 def test_union_is_minibatch_by_minibatch():
     # two members with 4 rows each, 2 minibatches: minibatch 0 = member 0's rows 0-1, member 1's rows 0-1
@@ -41,18 +43,7 @@ def test_token_budget_micro_batches():
 def test_the_ranks_of_one_replica_train_on_the_same_rows(tmp_path):
     """Two data-parallel replicas keep their own shards; one replica split by context parallelism
     trains both ranks on the union of the two shards (Megatron-Core's parallel_state on gloo)."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.run([sys.executable, str(Path(__file__).with_name("same_rows.py")), str(tmp_path), str(port)],
-                          capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_two_rank_script("same_rows.py", tmp_path)
     ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1)]
     shards = [random_trajectory_batch(4, seed=10 + r) for r in (0, 1)]
     for r in (0, 1):  # context parallel 1: two replicas, each on its own shard

@@ -2,11 +2,6 @@
 gloo ranks the response tokens' log-probs and entropies gathered whole, equal to one rank's, with
 each rank's logits receiving exactly their share of the gradient."""
 
-import os
-import socket
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,6 +9,8 @@ import torch
 from rlinf_core.testing.batches import random_trajectory_batch
 from rlinf_megatron.context import cp_positions
 from rlinf_megatron.micro import VocabSlice, make_micro_batch, response_logprobs
+
+from .conftest import run_two_rank_script
 
 
 def test_load_balanced_split():
@@ -35,12 +32,7 @@ def test_two_context_parallel_ranks_gather_the_tokens_and_split_the_gradient(tmp
     total = int(mb.targets.numel())
     weights = {"logp": torch.randn(total, generator=g), "entropy": torch.randn(total, generator=g)}
     torch.save({"mb": mb, "logits": logits, "weights": weights, "vocab": vocab}, tmp_path / "in.pt")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.run([sys.executable, str(Path(__file__).with_name("cp_logprobs.py")), str(tmp_path), str(port)],
-                          capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_two_rank_script("cp_logprobs.py", tmp_path)
 
     whole = logits.clone().requires_grad_(True)
     logp, entropy = response_logprobs(whole, mb, VocabSlice(0, vocab, 0.9, None))

@@ -2,15 +2,12 @@
 gradients, on one rank (padding masked) and split over two gloo ranks (the tensor-parallel
 reduction Megatron's ``reduce_from_tensor_model_parallel_region`` performs)."""
 
-import os
-import socket
-import subprocess
-import sys
-from pathlib import Path
 
 import torch
 
 from rlinf_megatron.logprobs import vocab_parallel_logprobs_and_entropy
+
+from .conftest import run_two_rank_script
 
 VOCAB, PADDED, T, TEMP = 300, 384, 11, 0.7
 
@@ -48,13 +45,7 @@ def test_one_rank_equals_log_softmax_over_the_true_vocabulary_with_gradients():
 def test_two_tensor_parallel_ranks_equal_the_whole_vocabulary(tmp_path):
     logits, targets = inputs(seed=3)
     torch.save({"logits": logits, "targets": targets}, tmp_path / "in.pt")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    script = Path(__file__).with_name("tp_logprobs.py")
-    proc = subprocess.run([sys.executable, str(script), str(tmp_path), str(port), str(VOCAB), str(TEMP)],
-                          capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_two_rank_script("tp_logprobs.py", tmp_path, str(VOCAB), str(TEMP))
     a = logits.clone().requires_grad_(True)
     ref_logp, ref_ent = reference(a, targets)
     w = torch.load(tmp_path / "weights.pt")
