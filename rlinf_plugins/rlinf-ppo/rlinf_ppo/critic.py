@@ -11,20 +11,21 @@ process group).
 Deviations: the value head starts at zero (every value 0 at first: the first advantages are the
 returns themselves) rather than randomly; the critic is not a worker group of its own (it
 cannot be placed apart from the actor: see the package README); one sequence per row,
-right-padded, causal attention (no padding mask needed: a real token never sees the padding).
+right-padded, causal attention (rlinf-torch's layout: a real token never sees the padding).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Dict, List, Sequence
+from typing import Dict, List
 
 import torch
 
 from rlinf_core import Ragged, TrajectoryBatch
 from rlinf_core.interfaces.algorithm import ActorContext
 from rlinf_ppo.gae import clipped_value_loss
+from rlinf_torch.packing import pack
 
 STATE_FILE = "critic.pt"
 
@@ -52,20 +53,6 @@ class ValueModel(torch.nn.Module):
     def forward(self, input_ids: torch.Tensor, position_ids: torch.Tensor) -> torch.Tensor:
         hidden = self.backbone(input_ids=input_ids, position_ids=position_ids, use_cache=False).last_hidden_state
         return self.head(hidden.float()).squeeze(-1)
-
-
-def _rows(batch: TrajectoryBatch, rows: Sequence[int], pad_id: int, device: torch.device):
-    """Right-padded ids, positions, and where each row's response values sit (row, column)."""
-    prompts, responses = [batch.prompt_ids[i] for i in rows], [batch.response_ids[i] for i in rows]
-    width = max(len(p) + len(r) for p, r in zip(prompts, responses))
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    where_rows, where_cols = [], []
-    for j, (p, r) in enumerate(zip(prompts, responses)):
-        ids[j, : len(p)], ids[j, len(p) : len(p) + len(r)] = p, r
-        where_rows.append(torch.full((len(r),), j, dtype=torch.long))
-        where_cols.append(torch.arange(len(p) - 1, len(p) + len(r) - 1))
-    positions = torch.arange(width).expand(len(rows), width)
-    return ids.to(device), positions.to(device), torch.cat(where_rows).to(device), torch.cat(where_cols).to(device)
 
 
 class Critic:
@@ -100,8 +87,13 @@ class Critic:
         return [order[i : i + m] for i in range(0, len(order), m)]
 
     def _forward(self, batch: TrajectoryBatch, rows: List[int]) -> torch.Tensor:
-        ids, positions, where_rows, where_cols = _rows(batch, rows, self.pad_id, self.context.device)
-        return self.model(ids, positions)[where_rows, where_cols]
+        """The values before each response token of ``rows``, in row order: rlinf-torch's
+        one-sequence-per-row layout (right padding, no mask needed under causal attention)."""
+        packed = pack([batch.prompt_ids[i] for i in rows], [batch.response_ids[i] for i in rows], build_mask=False,
+                      row_tokens=0, pad_id=self.pad_id)
+        device = self.context.device
+        values = self.model(packed.input_ids.to(device), packed.position_ids.to(device))
+        return values.flatten()[packed.logit_index.to(device)]
 
     @torch.no_grad()
     def values(self, batch: TrajectoryBatch) -> Ragged:
