@@ -23,6 +23,7 @@ import torch
 from rlinf_core import TrajectoryBatch
 from rlinf_megatron.context import gather_tokens
 from rlinf_megatron.logprobs import vocab_parallel_logprobs_and_entropy
+from rlinf_torch.packing import pack
 
 # (micro-batch, log-probs [T], entropy [T]) -> (loss, what to report)
 LossOf = Callable[["MicroBatch", torch.Tensor, torch.Tensor], Tuple[torch.Tensor, Dict[str, Any]]]
@@ -48,24 +49,16 @@ def make_micro_batch(
 ) -> MicroBatch:
     """``rows`` of ``batch`` as one micro-batch; the width is rounded up to ``width_multiple``
     (sequence parallelism splits the sequence over the tensor-parallel ranks)."""
-    prompts = [batch.prompt_ids[i] for i in rows]
-    responses = [batch.response_ids[i] for i in rows]
-    width = max(len(p) + len(r) for p, r in zip(prompts, responses))
-    width = -(-width // width_multiple) * width_multiple
-    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    token_rows, token_cols, targets = [], [], []
-    for j, (p, r) in enumerate(zip(prompts, responses)):
-        input_ids[j, : len(p)] = p
-        input_ids[j, len(p) : len(p) + len(r)] = r
-        token_rows.append(torch.full((len(r),), j, dtype=torch.long))
-        token_cols.append(torch.arange(len(p) - 1, len(p) + len(r) - 1))
-        targets.append(r.long())
-    position_ids = torch.arange(width).unsqueeze(0).expand(len(rows), width).contiguous()
+    packed = pack([batch.prompt_ids[i] for i in rows], [batch.response_ids[i] for i in rows], build_mask=False,
+                  row_tokens=0, pad_id=pad_id)  # rlinf-torch's one-sequence-per-row layout
+    width = int(packed.input_ids.shape[1])
+    wide = -(-width // width_multiple) * width_multiple
+    input_ids = torch.nn.functional.pad(packed.input_ids, (0, wide - width), value=pad_id)
+    position_ids = torch.arange(wide).unsqueeze(0).expand(len(rows), wide).contiguous()
     return MicroBatch(
         rows=list(rows), input_ids=input_ids.to(device), position_ids=position_ids.to(device),
-        token_rows=torch.cat(token_rows).to(device), token_cols=torch.cat(token_cols).to(device),
-        targets=torch.cat(targets).to(device),
-        response_lengths=torch.tensor([len(r) for r in responses], dtype=torch.long),
+        token_rows=(packed.logit_index // width).to(device), token_cols=(packed.logit_index % width).to(device),
+        targets=packed.targets.long().to(device), response_lengths=packed.response_lengths,
     )
 
 
