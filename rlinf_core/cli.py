@@ -168,6 +168,24 @@ def config_show(recipe: str, overrides: Tuple[str, ...], show_fields: bool) -> N
     click.echo(yaml.safe_dump(sizes.as_dict(), sort_keys=False).rstrip())
     click.echo("\n# flow")
     click.echo(yaml.safe_dump(flow_summary(cfg, placement), sort_keys=False).rstrip())
+    _echo_memory(cfg, placement)
+
+
+def _echo_memory(cfg: Any, placement: Any) -> None:
+    """The memory estimate per rank (rlinf_core/plan/memory.py), and whether the placement fits."""
+    import yaml
+
+    from rlinf_core.plan.fit import estimate_memory
+    from rlinf_core.plugins import get_registry
+
+    click.echo("\n# memory per rank (estimated from the checkpoint's config.json; rlinf_core/plan/memory.py)")
+    fit = estimate_memory(cfg, placement, get_registry(list(cfg.plugins.modules)))
+    if fit is None:
+        click.echo("# not yet: the checkpoint has no config.json (the run's preparer writes it)")
+        return
+    click.echo(yaml.safe_dump(fit.describe(), sort_keys=False).rstrip())
+    for where, need in fit.over().items():
+        click.echo(f"# does not fit: {where} needs {need / 2**30:.1f} GiB; the run will refuse to start")
 
 
 @cli.command("new-task", context_settings=CONTEXT)

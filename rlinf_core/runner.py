@@ -43,6 +43,7 @@ from rlinf_core.flow.validation import WorkerValidation
 from rlinf_core.interfaces.task import Example
 from rlinf_core.interfaces.train import TrainSetup
 from rlinf_core.models import load_tokenizer
+from rlinf_core.plan.fit import check_memory, estimate_memory
 from rlinf_core.plugins import get_registry
 from rlinf_core.rng import restore_rng_state, rng_state
 
@@ -138,6 +139,7 @@ class Trainer:
         actor_cls.check_placement(section(cfg, "actor"), len(self.placement.ranks("actor")), self.placement.device_type,
                                   self.placement.devices_per_rank.get("actor", 1))
         self.sizes: DerivedSizes = derive_sizes(cfg, self.placement)
+        check_memory(estimate_memory(cfg, self.placement, self.registry))
         self.resumed_from = ckpt.resolve_resume(cfg.runner.resume, self.checkpoint_root)
         check_streaming(cfg, self.algorithm, actor_cls, self.sizes)
         self.flow = FlowStep(cfg, self.groups, self.algorithm, self.sizes, self.cursor,

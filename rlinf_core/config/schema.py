@@ -28,6 +28,12 @@ class ClusterConfig:
     num_cpus_per_node: Optional[int] = doc(
         None, "CPUs per node used for placement; null means every CPU Ray sees on the node.", ge=1
     )
+    gpu_memory_gb: Optional[float] = doc(
+        None,
+        "Memory of one GPU in GiB, for the check that a GPU placement fits (rlinf_core/plan/memory.py); "
+        "null reads the driver's first visible GPU, and skips the check when it has none.",
+        gt=0.0,
+    )
     component_placement: Any = doc(
         "actor,rollout,reward: all",
         "Which devices each component uses: 'actor,rollout,reward: all' (collocated), "

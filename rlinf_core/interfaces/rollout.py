@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, ClassVar, Dict
 
 from rlinf_core.config.schema import RolloutConfig
 from rlinf_core.data import RolloutRequest, TrajectoryBatch
+from rlinf_core.plan.memory import MemoryEstimate, ModelShape, rollout_memory
 
 if TYPE_CHECKING:
     import torch
@@ -27,6 +28,15 @@ class RolloutBackend(ABC):
         """Check ``config`` without loading a model: the driver calls it before anything is
         written, so a setting the engine cannot run is a clean user error (raise
         :class:`~rlinf_core.errors.ConfigError` naming the field). Default: nothing to check."""
+
+    @classmethod
+    def estimate_memory(cls, config: RolloutConfig, shape: ModelShape, rows: int, max_tokens: int,
+                        device_bytes: float) -> MemoryEstimate:
+        """Bytes one rank needs on its device to generate ``rows`` sequences of up to
+        ``max_tokens`` tokens (prompt and response) on a device of ``device_bytes`` (0: unknown).
+        Default: the weights and a KV cache for every row at full length, allocated at once
+        (see :mod:`rlinf_core.plan.memory`); an engine with a paged or fixed-size cache overrides it."""
+        return rollout_memory(shape, config.model.precision, rows * max_tokens)
 
     @abstractmethod
     def load(self) -> None:

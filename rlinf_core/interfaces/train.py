@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, ClassVar, Dict, Optional, Tuple
 
 from rlinf_core.config.schema import ActorConfig
 from rlinf_core.data import Ragged, TrajectoryBatch
+from rlinf_core.plan.memory import ActorShards, MemoryEstimate, ModelShape, actor_memory
 
 if TYPE_CHECKING:
     import torch
@@ -48,6 +49,19 @@ class TrainBackend(ABC):
         """Check ``config`` against where the actor will run: ``num_ranks`` ranks on ``device_type``
         devices ("cpu" or "gpu"), ``devices_per_rank`` each. The driver calls it once the placement
         is resolved, before anything is written (a ConfigError naming the field). Default: any."""
+
+    @classmethod
+    def estimate_memory(cls, config: ActorConfig, shape: ModelShape, num_ranks: int, micro_tokens: int) -> MemoryEstimate:
+        """Bytes one of ``num_ranks`` ranks needs on its device to train ``shape`` in micro-batches
+        of ``micro_tokens`` tokens (``rlinf config show`` prints it; GPU placements are checked
+        against it). Default: every rank holds everything (DDP), see :mod:`rlinf_core.plan.memory`;
+        a backend that shards overrides :meth:`memory_shards` or this."""
+        return actor_memory(shape, config.model.precision, cls.memory_shards(config, num_ranks), micro_tokens)
+
+    @classmethod
+    def memory_shards(cls, config: ActorConfig, num_ranks: int) -> ActorShards:
+        """The fraction of weights, gradients, optimizer state and activations one rank holds."""
+        return ActorShards()
 
     @abstractmethod
     def load(self, setup: TrainSetup) -> None:

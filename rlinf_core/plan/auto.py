@@ -55,7 +55,9 @@ def misfits(cfg: Any, devices: int, groups: int) -> Dict[str, str]:
     share; a step that cannot be streamed), with the reason the config check gives."""
     from rlinf_core.config import derive_sizes, section
     from rlinf_core.errors import RlinfUserError
+    from rlinf_core.cluster.ray_cluster import placement_for_cluster
     from rlinf_core.flow.streaming import check_streaming
+    from rlinf_core.plan.fit import check_memory, estimate_memory
     from rlinf_core.plugins import get_registry
 
     base = copy.deepcopy(cfg)
@@ -66,8 +68,10 @@ def misfits(cfg: Any, devices: int, groups: int) -> Dict[str, str]:
         try:
             placed = with_candidate(base, cand)
             sizes = derive_sizes(placed)
+            registry = get_registry(list(placed.plugins.modules))
+            if placed.cluster.num_gpus_per_node:  # CPU candidates: checked against their profiled peaks
+                check_memory(estimate_memory(placed, placement_for_cluster(placed.cluster), registry))
             if cand.groups_per_part:
-                registry = get_registry(list(placed.plugins.modules))
                 algorithm = registry.get("algorithms", placed.algorithm.name)(section(placed, "algorithm"))
                 check_streaming(placed, algorithm, registry.get("train_backends", placed.actor.backend), sizes)
         except RlinfUserError as exc:

@@ -35,6 +35,7 @@ import torch
 
 from rlinf_core import TrainBackend
 from rlinf_core.errors import ConfigError
+from rlinf_core.plan.memory import ActorShards, MemoryEstimate, ModelShape, actor_memory
 from rlinf_core.rng import restore_rng_state, rng_state
 from rlinf_deepspeed.config import DeepSpeedActorConfig, check_zero_config, deepspeed_config
 from rlinf_torch import TorchTrainBackend
@@ -73,6 +74,22 @@ class DeepSpeedTrainBackend(TorchTrainBackend):
 
         if importlib.util.find_spec("deepspeed") is None:  # found without importing it (seconds) in the driver
             raise ConfigError(INSTALL_HINT)
+
+    @classmethod
+    def estimate_memory(cls, config: DeepSpeedActorConfig, shape: ModelShape, num_ranks: int, micro_tokens: int) -> MemoryEstimate:
+        """DeepSpeed holds 16-bit weights with an fp32 master copy in its optimizer (fp32 when
+        precision is fp32), partitioned by the ZeRO stage; offloaded state lives in CPU memory."""
+        return actor_memory(shape, config.model.precision, cls.memory_shards(config, num_ranks), micro_tokens,
+                            recompute=config.gradient_checkpointing)
+
+    @classmethod
+    def memory_shards(cls, config: DeepSpeedActorConfig, num_ranks: int) -> ActorShards:
+        z, part = config.deepspeed, 1 / num_ranks
+        return ActorShards(
+            weights=0.0 if z.offload_params else (part if z.zero_stage >= 3 else 1.0),
+            grads=part if z.zero_stage >= 2 else 1.0,
+            optimizer=0.0 if z.offload_optimizer else part,
+        )
 
     def _can_share_prompts(self) -> bool:
         return super()._can_share_prompts() and self.config.deepspeed.zero_stage < 3

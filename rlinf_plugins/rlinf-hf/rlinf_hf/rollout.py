@@ -22,6 +22,7 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
+from rlinf_core.plan.memory import MemoryEstimate, ModelShape, rollout_memory
 from rlinf_core import RolloutBackend, RolloutRequest, SamplingParams, TrajectoryBatch
 from rlinf_core.config import RolloutConfig, doc
 from rlinf_core.errors import ConfigError
@@ -50,6 +51,13 @@ class HFRolloutConfig(RolloutConfig):
 class HFRollout(RolloutBackend):
     config_class = HFRolloutConfig
     config: HFRolloutConfig
+
+    @classmethod
+    def estimate_memory(cls, config: HFRolloutConfig, shape: ModelShape, rows: int, max_tokens: int,
+                        device_bytes: float) -> MemoryEstimate:
+        """Both engines hold one generation batch's KV cache at full length (the compact loop
+        preallocates it; generate() grows to it)."""
+        return rollout_memory(shape, config.model.precision, min(rows, config.generation_batch_size) * max_tokens)
 
     def load(self) -> None:
         from transformers import AutoModelForCausalLM

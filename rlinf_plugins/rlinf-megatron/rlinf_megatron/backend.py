@@ -30,6 +30,7 @@ from rlinf_core import Ragged, TrainBackend, TrainSetup, TrajectoryBatch
 from rlinf_core.engine_rollout import read_model_config
 from rlinf_core.errors import ConfigError
 from rlinf_core.models import load_tokenizer
+from rlinf_core.plan import memory
 from rlinf_megatron.batching import micro_batches
 from rlinf_megatron.config import MegatronActorConfig, check_parallel
 from rlinf_megatron.context import localize
@@ -64,6 +65,32 @@ class MegatronTrainBackend(TrainBackend):
             )
         hf = read_model_config(config.model.model_path, "actor.model.model_path")
         check_parallel(config.megatron, ModelShape.from_hf_config(hf), num_ranks)
+
+    @classmethod
+    def estimate_memory(cls, config: MegatronActorConfig, shape: memory.ModelShape, num_ranks: int,
+                        micro_tokens: int) -> memory.MemoryEstimate:
+        """16-bit weights, fp32 gradient buffers and an fp32 master copy (18 bytes a parameter, 6
+        plus 12/DP with the distributed optimizer), split by TP x PP; a micro-batch of
+        ``max_tokens_per_micro_batch`` tokens when set. Under 1F1B the first stage holds up to PP
+        micro-batches of its L/PP layers: a whole model's worth, so PP does not shrink activations."""
+        p = config.megatron
+        tokens = p.max_tokens_per_micro_batch or micro_tokens
+        return memory.actor_memory(shape, config.model.precision, cls.memory_shards(config, num_ranks), tokens,
+                                   recompute=p.recompute_granularity == "full")
+
+    @classmethod
+    def memory_shards(cls, config: MegatronActorConfig, num_ranks: int) -> memory.ActorShards:
+        p = config.megatron
+        model_parallel = p.tensor_parallel_size * p.pipeline_parallel_size
+        data_parallel = max(1, num_ranks // model_parallel)  # with CP: Megatron's data-parallel-with-CP group
+        # Korthikanti et al. 2022: 34 sbh per layer becomes (10 + 24/t) sbh under TP, 34/t sbh with SP.
+        tp = p.tensor_parallel_size
+        per_tp = 1 / tp if p.sequence_parallel else (10 + 24 / tp) / 34
+        return memory.ActorShards(
+            weights=1 / model_parallel, grads=1 / model_parallel,
+            optimizer=(1 / data_parallel if p.use_distributed_optimizer else 1.0) / model_parallel,
+            activations=per_tp / p.context_parallel_size,
+        )
 
     # -- set-up ---------------------------------------------------------------------------
     def load(self, setup: TrainSetup) -> None:

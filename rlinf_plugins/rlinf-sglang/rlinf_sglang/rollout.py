@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 
 import torch
 
+from rlinf_core.plan.memory import MemoryEstimate, ModelShape, rollout_memory
 from rlinf_core import RolloutBackend, RolloutRequest, TrajectoryBatch
 from rlinf_core.engine_rollout import (
     Sampling,
@@ -38,6 +39,14 @@ if TYPE_CHECKING:
 class SGLangRollout(RolloutBackend):
     config_class = SGLangRolloutConfig
     config: SGLangRolloutConfig
+
+    @classmethod
+    def estimate_memory(cls, config: SGLangRolloutConfig, shape: ModelShape, rows: int, max_tokens: int,
+                        device_bytes: float) -> MemoryEstimate:
+        """SGLang takes ``mem_fraction_static`` of each GPU for weights and KV cache at start-up."""
+        if device_bytes:
+            return MemoryEstimate({"engine (mem_fraction_static)": config.mem_fraction_static * device_bytes})
+        return rollout_memory(shape, config.model.precision, 0, 1 / config.tensor_parallel_size)
 
     @classmethod
     def check_config(cls, config: SGLangRolloutConfig) -> None:

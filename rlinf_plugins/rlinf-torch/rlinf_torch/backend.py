@@ -29,6 +29,7 @@ from rlinf_core.config import ActorConfig, doc
 from rlinf_core.errors import ConfigError
 from rlinf_core.files import atomic_folder
 from rlinf_core.models import load_tokenizer, resolve_device
+from rlinf_core.plan.memory import ActorShards, MemoryEstimate, ModelShape, actor_memory
 from rlinf_core.rng import restore_rng_state, rng_state
 from rlinf_torch import distributed as D
 from rlinf_torch.packing import pack, token_logprobs_and_entropy
@@ -62,6 +63,18 @@ class TorchActorConfig(ActorConfig):
 class TorchTrainBackend(TrainBackend):
     config_class = TorchActorConfig
     config: TorchActorConfig
+
+    @classmethod
+    def estimate_memory(cls, config: TorchActorConfig, shape: ModelShape, num_ranks: int, micro_tokens: int) -> MemoryEstimate:
+        """fp32 weights under bf16/fp16 autocast (no master copy); FSDP2 shards all state over the ranks."""
+        return actor_memory(shape, config.model.precision, cls.memory_shards(config, num_ranks), micro_tokens,
+                            recompute=config.gradient_checkpointing, fp32_weights=True)
+
+    @classmethod
+    def memory_shards(cls, config: TorchActorConfig, num_ranks: int) -> ActorShards:
+        if config.strategy == "fsdp2" and num_ranks > 1:
+            return ActorShards(weights=1 / num_ranks, grads=1 / num_ranks, optimizer=1 / num_ranks)
+        return ActorShards()
 
     # -- set-up ---------------------------------------------------------------------------
     def load(self, setup: TrainSetup) -> None:

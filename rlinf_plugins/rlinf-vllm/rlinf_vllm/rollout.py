@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 
 import torch
 
+from rlinf_core.plan.memory import GIB, MemoryEstimate, ModelShape, rollout_memory
 from rlinf_core import RolloutBackend, RolloutRequest, TrajectoryBatch
 from rlinf_core.engine_rollout import (
     Sampling,
@@ -44,6 +45,19 @@ if TYPE_CHECKING:
 class VLLMRollout(RolloutBackend):
     config_class = VLLMRolloutConfig
     config: VLLMRolloutConfig
+
+    @classmethod
+    def estimate_memory(cls, config: VLLMRolloutConfig, shape: ModelShape, rows: int, max_tokens: int,
+                        device_bytes: float) -> MemoryEstimate:
+        """vLLM reserves its memory up front: the weights plus ``kv_cache_memory_gib`` (per device),
+        or ``gpu_memory_utilization`` of the device (of RAM on CPU) for everything when that is 0."""
+        tp = 1 / config.tensor_parallel_size
+        if config.kv_cache_memory_gib > 0:
+            weights = rollout_memory(shape, config.model.precision, 0, tp).parts["weights"]
+            return MemoryEstimate({"weights": weights, "kv_cache": config.kv_cache_memory_gib * GIB})
+        if device_bytes:
+            return MemoryEstimate({"engine (gpu_memory_utilization)": config.gpu_memory_utilization * device_bytes})
+        return rollout_memory(shape, config.model.precision, 0, tp)  # the cache's share of an unknown device
 
     @classmethod
     def check_config(cls, config: VLLMRolloutConfig) -> None:
