@@ -92,3 +92,31 @@ def test_third_party_tracker_registers_through_the_same_hook(tmp_path):
     tracker.log_metrics({"rollout/rewards": 2.5}, step=4)
     tracker.finish()
     assert (tmp_path / "out" / "metrics.csv").read_text() == "4,rollout/rewards,2.5\n"
+
+
+def test_new_stores_are_copies_of_one_migrated_template(tmp_path, monkeypatch):
+    """The second store costs a file copy, and each copy gets MLflow's Default experiment with
+    its own process's working folder, not the one that made the template."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    from rlinf_core.trackers.mlflow_tracker import MLflowTracker
+
+    monkeypatch.setenv("RLINF_CACHE", str(tmp_path / "cache"))
+    runs = []
+    for name in ("a", "b"):
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)
+        tracker = MLflowTracker(tracking_config(), str(tmp_path / name / "out"))
+        tracker.start(f"run-{name}", {"x": 1}, "x: 1\n")
+        tracker.log_metrics({"loss": 0.5}, step=1)
+        tracker.finish()
+        runs.append((tracker.tracking_uri, tracker.run_id))
+    assert (tmp_path / "cache" / "mlflow" / f"empty-store-{mlflow.__version__}.db").is_file()
+    for (uri, run_id), name in zip(runs, ("a", "b")):
+        client = MlflowClient(tracking_uri=uri)
+        experiments = {e.name: e.artifact_location for e in client.search_experiments()}
+        assert sorted(experiments) == ["Default", "unit"]
+        assert experiments["Default"].startswith(str(tmp_path / name))
+        assert [m.value for m in client.get_metric_history(run_id, "loss")] == [0.5]

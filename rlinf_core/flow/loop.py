@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional
 
 import yaml
@@ -258,10 +259,14 @@ def run(cfg: Any) -> RunResult:
     status, artifacts = "FAILED", {}
     state: Optional[RunState] = None
     try:
-        trainer.launch()
         run_name = cfg.tracking.run_name or time.strftime("grpo-%Y%m%d-%H%M%S")
         resume = ResumeInfo(run_id=trainer.run_id, step=trainer.step_count) if resume_state is not None else None
-        tracker.start(run_name, flatten_params(trainer.container), config_yaml, resume=resume)
+        # The trackers' imports and store set-up (seconds for MLflow) overlap the workers'
+        # start-up, during which this process mostly waits on the worker processes.
+        with ThreadPoolExecutor(1, thread_name_prefix="tracker-start") as pool:
+            started = pool.submit(tracker.start, run_name, flatten_params(trainer.container), config_yaml, resume=resume)
+            trainer.launch()
+            started.result()
         trainer.run_id = result.run_id = tracker.run_id
         if resume is not None:
             print(f"[rlinf] resumed from {trainer.resumed_from} at step {trainer.step_count}", file=sys.stderr)
