@@ -36,7 +36,7 @@ def ensure_ray(address: Optional[str] = None, num_cpus: Optional[int] = None, na
             # Ray starts workers at niceness 15 so its daemons stay responsive on busy shared
             # nodes; in a private embedded cluster that only makes the run's own compute yield
             # to everything else on the machine (the driver, Ray's daemons, a monitor).
-            _system_config={"worker_niceness": 0},
+            _system_config={"worker_niceness": 0, "enable_worker_prestart": False, "prestart_worker_first_driver": False},
         )
     else:
         try:
