@@ -1,9 +1,8 @@
-"""GRPO end to end on a tiny model through real Ray: invariants of a few steps, and the CLI."""
+"""GRPO end to end on a tiny model through real Ray: invariants of a few steps (the CLI run and
+what it writes: tests/test_resume_and_failures.py)."""
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -11,14 +10,6 @@ import torch
 from rlinf_core.config import load_config
 
 pytestmark = pytest.mark.slow
-
-METRICS = [
-    "rollout/rewards", "rollout/accuracy", "rollout/response_length", "rollout/response_length_max",
-    "rollout/truncated_fraction", "train/entropy_loss", "train/policy_loss", "train/ratio", "train/ratio_max",
-    "train/clip_fraction", "train/early_stopped_minibatches", "train/grad_norm", "train/lr", "time/rollout",
-    "time/reward", "time/train", "time/sync", "time/step", "throughput/tokens_per_s",
-]
-
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
@@ -82,65 +73,6 @@ def test_two_ranks_each_ddp_invariants(ray_cluster, tiny_checkpoint, dataset, tm
     start = AutoModelForCausalLM.from_pretrained(tiny_checkpoint).state_dict()
     assert all(torch.equal(saved[k], v) for k, v in trained.items())  # the checkpoint holds the trained weights
     assert any(not torch.equal(start[k], v) for k, v in trained.items())  # which two steps moved
-
-
-def test_cli_run_writes_mlflow_checkpoints_and_curves(plugin_site, tiny_checkpoint, dataset, tmp_path):
-    out = str(tmp_path / "cli-run")
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text("algorithm:\n  name: grpo\n")
-    args = overrides(tiny_checkpoint, dataset, out, **{
-        "cluster.devices_per_rank": "{actor: 2, rollout: 2, reward: 2}",
-        "data.val_data_paths": f"[{dataset}]", "runner.val_interval": 1, "runner.val_samples": 2,
-        "runner.val_temperature": 1.0,
-    })
-    proc = subprocess.run(
-        [sys.executable, "-m", "rlinf_core.cli", "run", str(recipe), *args],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "RAY_AUTH_MODE": "disabled"},
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "step 2: reward" in proc.stderr  # the progress line when stderr is not a terminal
-    from mlflow.tracking import MlflowClient
-
-    from rlinf_core.trackers.mlflow_tracker import default_tracking_uri
-
-    client = MlflowClient(tracking_uri=default_tracking_uri(out))
-    run = client.search_runs([client.get_experiment_by_name("rlinf").experiment_id])[0]
-    assert run.info.status == "FINISHED"
-    for name in METRICS:
-        history = client.get_metric_history(run.info.run_id, name)
-        assert [m.step for m in history] == [1, 2], name
-    val = {}
-    for name in ["val/train/avg_at_2", "val/train/pass_at_2"]:  # MLflow spells '@' as '_at_'
-        history = client.get_metric_history(run.info.run_id, name)
-        assert sorted(m.step for m in history) == [0, 1, 2], name  # step 0: before any update
-        val[name] = {m.step: m.value for m in history}
-    assert "final validation: val/train/avg@2" in proc.stdout
-    # The report: start -> best -> final in one unit, and every output named.
-    avg = val["val/train/avg_at_2"]
-    best_step = max(sorted(avg), key=lambda s: (avg[s], -s))  # the first step reaching the maximum
-    assert f"val/train/avg@2: start {avg[0]:.4f} (step 0) -> best {avg[best_step]:.4f} (step {best_step})" in proc.stdout
-    for name in ("mlflow ui", "metrics", "curves", "timeline", "best checkpoint", "final checkpoint"):
-        assert f"\n{name} " in proc.stdout, name
-    assert "validation at step 1:" in proc.stderr  # printed when it happens
-    best = json.load(open(os.path.join(out, "checkpoints", "best", "best.json")))
-    assert best == {"metric": "val/train/avg@2", "step": best_step, "value": avg[best_step]}
-    assert os.path.exists(os.path.join(out, "checkpoints", "best", "actor", "config.json"))
-    assert os.path.exists(os.path.join(out, "checkpoints", "step_000001", "actor", "config.json"))
-    assert os.path.exists(os.path.join(out, "checkpoints", "step_000002", "actor", "tokenizer_config.json"))
-    assert os.path.exists(os.path.join(out, "checkpoints", "step_000002", "manifest.json"))
-    assert os.path.getsize(os.path.join(out, "curves.png")) > 10_000
-    rows = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"))]
-    assert [r["step"] for r in rows] == [0, 1, 2]
-    # The timeline: every component's calls, per step, and busy fractions in the metrics.
-    spans = [json.loads(line) for line in open(os.path.join(out, "timeline.jsonl"))]
-    for step in (1, 2):
-        done = {(s["component"], s["what"]) for s in spans if s["step"] == step}
-        assert {("rollout", "generate_part"), ("reward", "score_part"), ("actor", "train_on")} <= done, done
-    assert all(s["start"] <= s["end"] for s in spans)
-    for r in rows[1:]:
-        for component in ("rollout", "reward", "actor"):
-            assert 0.0 < r[f"timeline/busy_{component}"] <= 1.0, (component, r)
-    assert os.path.getsize(os.path.join(out, "timeline.png")) > 10_000
 
 
 def test_work_is_split_over_ranks_without_losing_items():

@@ -89,6 +89,8 @@ def uninterrupted(recipe, tmp_path_factory):
     out = str(tmp_path_factory.mktemp("runs") / "straight")
     proc = cli("run", recipe, f"runner.output_dir={out}", STALE)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    Path(out + ".stdout").write_text(proc.stdout)
+    Path(out + ".stderr").write_text(proc.stderr)
     return out
 
 
@@ -111,6 +113,54 @@ def test_checkpoints_are_complete_and_pruned(uninterrupted):
     assert best["value"] == max(validations.values()) and validations[best["step"]] == best["value"]
     stale = series(uninterrupted, keys=("rollout/staleness_max",))
     assert [stale[s][0] for s in (1, 2, 3, 4)] == [0.0, 1.0, 0.0, 1.0]
+
+
+METRICS = [
+    "rollout/rewards", "rollout/accuracy", "rollout/response_length", "rollout/response_length_max",
+    "rollout/truncated_fraction", "train/entropy_loss", "train/policy_loss", "train/ratio", "train/ratio_max",
+    "train/clip_fraction", "train/early_stopped_minibatches", "train/grad_norm", "train/lr", "time/rollout",
+    "time/reward", "time/train", "time/sync", "time/step", "throughput/tokens_per_s",
+]
+
+
+def test_a_run_reports_to_mlflow_the_console_and_its_folder(uninterrupted):
+    """What one `rlinf run` leaves: the MLflow run, the report printed at the end, metrics,
+    curves and the timeline of every component's calls."""
+    from mlflow.tracking import MlflowClient
+
+    from rlinf_core.trackers.mlflow_tracker import default_tracking_uri
+
+    stdout, stderr = Path(uninterrupted + ".stdout").read_text(), Path(uninterrupted + ".stderr").read_text()
+    assert "step 2: reward" in stderr and "validation at step 2:" in stderr  # progress lines off a terminal
+    client = MlflowClient(tracking_uri=default_tracking_uri(uninterrupted))
+    run = client.search_runs([client.get_experiment_by_name("rlinf").experiment_id])[0]
+    assert run.info.status == "FINISHED"
+    for name in METRICS:
+        assert [m.step for m in client.get_metric_history(run.info.run_id, name)] == [1, 2, 3, 4], name
+    val = {}
+    for name in ["val/train/avg_at_1", "val/train/pass_at_1"]:  # MLflow spells '@' as '_at_'
+        history = client.get_metric_history(run.info.run_id, name)
+        assert sorted(m.step for m in history) == [0, 2, 4], name  # step 0: before any update
+        val[name] = {m.step: m.value for m in history}
+    avg = val["val/train/avg_at_1"]
+    best_step = max(sorted(avg), key=lambda s: (avg[s], -s))  # the first step reaching the maximum
+    assert "final validation: val/train/avg@1" in stdout
+    assert f"val/train/avg@1: start {avg[0]:.4f} (step 0) -> best {avg[best_step]:.4f} (step {best_step})" in stdout
+    for name in ("mlflow ui", "metrics", "curves", "timeline", "best checkpoint", "final checkpoint"):
+        assert f"\n{name} " in stdout, name
+    assert os.path.getsize(os.path.join(uninterrupted, "curves.png")) > 10_000
+    rows = [json.loads(line) for line in open(os.path.join(uninterrupted, "metrics.jsonl"))]
+    assert [r["step"] for r in rows] == [0, 1, 2, 3, 4]
+    spans = [json.loads(line) for line in open(os.path.join(uninterrupted, "timeline.jsonl"))]
+    for step in (1, 2, 3, 4):  # pipelined, a step's sampling is timed in the step it overlaps
+        assert ("actor", "train_on") in {(s["component"], s["what"]) for s in spans if s["step"] == step}
+    for component, call in (("rollout", "generate_part"), ("reward", "score_part")):
+        assert len([s for s in spans if (s["component"], s["what"]) == (component, call)]) >= 4, call
+    assert all(s["start"] <= s["end"] for s in spans)
+    for r in rows[1:]:
+        for component in ("rollout", "reward", "actor"):
+            assert 0.0 < r[f"timeline/busy_{component}"] <= 1.0, (component, r)
+    assert os.path.getsize(os.path.join(uninterrupted, "timeline.png")) > 10_000
 
 
 def test_sigkill_mid_run_then_resume_is_exact(recipe, uninterrupted, tmp_path, cpu_hog):
