@@ -184,8 +184,11 @@ def _echo_memory(cfg: Any, placement: Any) -> None:
         click.echo("# not yet: the checkpoint has no config.json (the run's preparer writes it)")
         return
     click.echo(yaml.safe_dump(fit.describe(), sort_keys=False).rstrip())
-    for where, need in fit.over().items():
+    over = list(fit.over().items())
+    for where, need in over[:3]:
         click.echo(f"# does not fit: {where} needs {need / 2**30:.1f} GiB; the run will refuse to start")
+    if len(over) > 3:
+        click.echo(f"# ... and {len(over) - 3} more devices that do not fit")
 
 
 @cli.command("new-task", context_settings=CONTEXT)

@@ -116,14 +116,27 @@ def gpu_checkpoint(tmp_path):
     return str(tmp_path)
 
 
-def test_config_show_prints_the_estimate_and_flags_the_hf_loop_at_28k_tokens(gpu_checkpoint):
+def test_config_show_prints_the_estimate_and_flags_the_hf_loop_at_28k_tokens(gpu_checkpoint, tmp_path):
+    """The 1.5B recipe as shipped (vLLM rollout) fits 80 GB GPUs; with the HF loop, whose KV cache
+    is preallocated for every row at 27,648 tokens, it does not."""
     from pathlib import Path
 
+    import yaml
+
     recipe = Path(__file__).resolve().parent.parent / "cookbook/qwen2.5-1.5b-grpo/grpo.yaml"
-    out = rlinf("config", "show", str(recipe), f"rollout.model.model_path={gpu_checkpoint}", "cluster.gpu_memory_gb=80")
+    model = (f"rollout.model.model_path={gpu_checkpoint}", f"actor.model.model_path={gpu_checkpoint}", "cluster.gpu_memory_gb=80")
+    shipped = rlinf("config", "show", str(recipe), *model)
+    assert shipped.returncode == 0, shipped.stderr
+    assert "engine (gpu_memory_utilization): 48.00 GiB" in shipped.stdout and "does not fit" not in shipped.stdout
+    with_hf = yaml.safe_load(recipe.read_text())
+    with_hf["rollout"] = {k: v for k, v in with_hf["rollout"].items()
+                          if k in ("model", "temperature", "top_p", "top_k", "max_new_tokens")} | {"backend": "hf"}
+    (tmp_path / "hf.yaml").write_text(yaml.safe_dump(with_hf))
+    out = rlinf("config", "show", str(tmp_path / "hf.yaml"), *model)
     assert out.returncode == 0, out.stderr
     assert "# memory per rank" in out.stdout and "kv_cache: 196.00 GiB" in out.stdout
     assert "# does not fit: GPU 0 (node 0) needs 199.3 GiB" in out.stdout
+    assert "# ... and 29 more devices that do not fit" in out.stdout
 
 
 def test_run_refuses_a_cpu_placement_over_the_machines_ram_before_writing(tmp_path, plugin_site, tiny_checkpoint):
