@@ -56,10 +56,48 @@ def test_benchmark_files_and_their_errors(tmp_path):
     bad.write_text('{"problem": "1+1", "answer": "2"}\n{"question": "q", "choices": ["a", "b"], "answer": "C"}\n')
     with pytest.raises(ConfigError, match=r"bad.jsonl, line 2: `answer` 'C' is neither"):
         load_benchmark(str(bad))
-    bad.write_text('{"prompt": "x"}\n')
+    bad.write_text('{"prompt": "x"}\n')  # a boba row without solutions
     with pytest.raises(ConfigError, match=r"line 1: expected a math row"):
         load_benchmark(str(bad))
 
+
+
+def test_public_benchmark_layouts_load_from_jsonl_and_parquet(tmp_path):
+    """AIME24/AIME25 (both spellings), GPQA's release and AReaL-boba rows, in either file format."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    layouts = {
+        "aime24": [{"id": 60, "problem": "Find x.", "solution": "...", "answer": "204", "url": "u", "year": "2024"}],
+        "aime25": [{"question": "Find y.", "answer": "70"}],
+        "gpqa": [{"Record ID": "rec1", "Question": "Which?", "Correct Answer": " right ", "Incorrect Answer 1": "w1",
+                  "Incorrect Answer 2": "w2", "Incorrect Answer 3": "w3", "Subdomain": "physics"}],
+        "boba": [{"prompt": "<｜User｜>Find z.<｜Assistant｜><think>\n", "task": "math", "query_id": "q7",
+                  "solutions": ["\\boxed{3}"]}],
+    }
+    expected = {
+        "aime24": Problem("60", "math", "Find x.", "204"),
+        "aime25": Problem("aime25.jsonl:1", "math", "Find y.", "70"),
+        "gpqa": Problem("rec1", "choice", "Which?", "right", ["right", "w1", "w2", "w3"]),
+        "boba": Problem("q7", "math", "<｜User｜>Find z.<｜Assistant｜><think>\n", "\\boxed{3}", formatted=True),
+    }
+    for name, rows in layouts.items():
+        jsonl = tmp_path / f"{name}.jsonl"
+        jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        parquet = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.Table.from_pylist(rows), parquet)
+        assert load_benchmark(str(jsonl)).problems == [expected[name]], name
+        from_parquet = load_benchmark(str(parquet)).problems[0]
+        assert (from_parquet.kind, from_parquet.text, from_parquet.answer) == (expected[name].kind, expected[name].text,
+                                                                            expected[name].answer), name
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(pa.Table.from_pylist([{"problem": "a", "answer": "1"}, {"problem": "b", "answer": ""}]), bad)
+    with pytest.raises(ConfigError, match=r"bad.parquet, row 2: expected a math row"):
+        load_benchmark(str(bad))
+    gpqa = tmp_path / "gpqa-bad.jsonl"
+    gpqa.write_text(json.dumps({"Question": "q", "Correct Answer": "a", "Incorrect Answer 1": "b"}) + "\n")
+    with pytest.raises(ConfigError, match=r"gpqa-bad.jsonl, line 1: a GPQA row needs"):
+        load_benchmark(str(gpqa))
 
 EXACT_REWARD = '''
 from rlinf_core import Reward, RewardResult, hookimpl
@@ -226,3 +264,15 @@ def test_rlinf_eval_prints_a_note_when_no_choice_letter_was_answered(tiny_checkp
         "note: add2-choice: none of its 32 multiple-choice responses names a choice letter, so none can match the "
         "gold letter (the model answers in another form; see docs/evaluation.md)."
     ], proc.stdout
+
+
+def test_a_boba_prompt_is_used_as_it_is_whatever_the_prompt_format():
+    from rlinf_core.evaluation.benchmarks import Benchmark
+    from rlinf_core.evaluation.evaluator import EvalSettings, benchmark_items
+
+    boba = Problem("q", "math", "<｜User｜>1+1?<｜Assistant｜><think>\n", "\\boxed{2}", formatted=True)
+    plain = Problem("p", "math", "1+1?", "2")
+    items = benchmark_items(Benchmark("b", "b.jsonl", [boba, plain]), _CharTokenizer(), EvalSettings(prompt_format="r1-math"))
+    texts = ["".join(map(chr, it.prompt_ids)) for it in items]
+    assert texts[0] == boba.text and items[0].golds == ["\\boxed{2}"]
+    assert texts[1].startswith("<｜begin▁of▁sentence｜><｜User｜>1+1?\nPlease reason step by step")

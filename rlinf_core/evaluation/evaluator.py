@@ -54,7 +54,8 @@ def benchmark_items(bench: Benchmark, tokenizer: Any, settings: EvalSettings) ->
                 choices, letter = shuffled_choices(problem, settings.seed, s)
                 text, golds = render(settings.prompt_format, problem.text, tokenizer, choices), [letter]
             else:
-                text, golds = render(settings.prompt_format, problem.text, tokenizer), [problem.answer]
+                fmt = "raw" if problem.formatted else settings.prompt_format
+                text, golds = render(fmt, problem.text, tokenizer), [problem.answer]
             ids = tokenizer(text, add_special_tokens=False)["input_ids"]
             items.append(Item(p_idx, s, ids, golds))
     return items
