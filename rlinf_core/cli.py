@@ -7,13 +7,14 @@ A user error (bad config, unknown plugin, bad placement) prints one paragraph an
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any, List, Optional, Tuple
 
 import click
 
 from rlinf_core import __version__
-from rlinf_core.errors import RlinfUserError, WorkerError
+from rlinf_core.errors import ConfigError, RlinfUserError, WorkerError
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -169,6 +170,42 @@ def config_show(recipe: str, overrides: Tuple[str, ...], show_fields: bool) -> N
     click.echo("\n# flow")
     click.echo(yaml.safe_dump(flow_summary(cfg, placement), sort_keys=False).rstrip())
     _echo_memory(cfg, placement)
+
+
+@config.command("import", context_settings=CONTEXT)
+@click.argument("rlinf_yaml", type=click.Path(dir_okay=False))
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write the recipe here (it must not exist); without it the recipe goes to stdout.")
+@click.option("--allow-unsupported", is_flag=True, help="Write the recipe without the settings rlinf cannot honour.")
+def config_import(rlinf_yaml: str, output: Optional[str], allow_unsupported: bool) -> None:
+    """Translate an RLinf math config (RLINF_YAML) into an rlinf recipe, and print where every key
+    went: mapped, defaulted, ignored (no effect here) and unsupported (an error unless allowed)."""
+    import yaml
+
+    from rlinf_core.config.rlinf_compat import looks_like_rlinf, translate_or_raise
+
+    with open(_existing(rlinf_yaml), encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh)
+    if not isinstance(raw, dict) or not looks_like_rlinf(raw):
+        raise ConfigError(f"'{rlinf_yaml}' is not an RLinf config (no hydra/defaults, actor.training_backend, "
+                          "rollout.rollout_backend, algorithm.n_minibatches or rollout.model_dir); rlinf runs it as it is.")
+    translation = translate_or_raise(raw, rlinf_yaml, allow_unsupported)
+    click.echo(translation.table(), err=True)
+    text = f"# Translated from {rlinf_yaml} by `rlinf config import`.\n" + yaml.safe_dump(translation.recipe, sort_keys=False)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    if os.path.exists(output):
+        raise ConfigError(f"--output '{output}' exists; choose another path (nothing was written).")
+    with open(output, "x", encoding="utf-8") as fh:
+        fh.write(text)
+    click.echo(f"recipe written to {output}; check it with `rlinf config show {output}`", err=True)
+
+
+def _existing(path: str) -> str:
+    if not os.path.isfile(path):
+        raise ConfigError(f"'{path}' does not exist.")
+    return path
 
 
 def _echo_memory(cfg: Any, placement: Any) -> None:

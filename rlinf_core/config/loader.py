@@ -39,6 +39,10 @@ def read_recipe(path: str) -> DictConfig:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"Recipe file '{path}' must hold a mapping of sections, not {type(data).__name__}.")
+    from rlinf_core.config.rlinf_compat import looks_like_rlinf, translate_or_raise
+
+    if looks_like_rlinf(data):  # RLinf's own schema: taken through the same translation as `rlinf config import`
+        data = translate_or_raise(data, path).recipe
     return OmegaConf.create(data)
 
 
