@@ -50,6 +50,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from rlinf_math.corpus_cases import case_golds, case_response, load_cases
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = ROOT / "rlinf_plugins" / "rlinf-math" / "tests" / "corpus"
 
@@ -57,24 +59,6 @@ CORPUS_DIR = ROOT / "rlinf_plugins" / "rlinf-math" / "tests" / "corpus"
 # ----------------------------------------------------------------------------------------
 # Data
 # ----------------------------------------------------------------------------------------
-def load_jsonl(path: Path) -> List[Dict[str, Any]]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def hostile_response(case: Dict[str, Any]) -> str:
-    if "response" in case:
-        return case["response"]
-    return (
-        case["prefix"] + case["unit"] * case["count"] + case.get("middle", "")
-        + case.get("close", "") * case.get("close_count", 0) + case.get("suffix", "")
-    )
-
-
-def golds_of(case: Dict[str, Any]) -> List[str]:
-    return case["gold"] if isinstance(case["gold"], list) else [case["gold"]]
-
-
 def dollar_wrapped(gold: str) -> str:
     """A bare gold wrapped as inline math, as math-verify's README writes its golds."""
     if any(mark in gold for mark in ("$", "\\boxed", "\\(", "\\[")):
@@ -153,7 +137,7 @@ def mv_worker(cases_path: str, start: int) -> None:
     logging.disable(logging.CRITICAL)  # it logs whole inputs on timeouts
     from math_verify import parse, verify
 
-    cases = load_jsonl(Path(cases_path))
+    cases = load_cases(Path(cases_path))
     print(json.dumps({"ready": True}), flush=True)
     for i in range(start, len(cases)):
         case = cases[i]
@@ -277,8 +261,8 @@ def speed(grader_factory: Any, n: int, latency_n: int, load: int) -> Dict[str, A
             grader.grade(["\\boxed{x+1}"], [["1+x"]])  # wait for the grader processes to be up
             out["mix_per_s"] = measure_throughput(grader, *mixed_answers(n), batch=128)
             lat = measure_latency(grader, *mixed_answers(latency_n, seed=3))
-            hostile = load_jsonl(CORPUS_DIR / "hostile.jsonl")
-            hostile_lat = measure_latency(grader, [hostile_response(c) for c in hostile], [[c["gold"]] for c in hostile])
+            hostile = load_cases(CORPUS_DIR / "hostile.jsonl")
+            hostile_lat = measure_latency(grader, [case_response(c) for c in hostile], [[c["gold"]] for c in hostile])
             out.update(grader_process_verdicts=grader.pool.stats["verdicts"], timeouts=grader.pool.stats["timeouts"])
     finally:
         for h in hogs:
@@ -324,8 +308,8 @@ def main() -> None:
         return
 
     out: Dict[str, Any] = {}
-    corpus = load_jsonl(CORPUS_DIR / "corpus.jsonl")
-    hostile = load_jsonl(CORPUS_DIR / "hostile.jsonl")
+    corpus = load_cases(CORPUS_DIR / "corpus.jsonl")
+    hostile = load_cases(CORPUS_DIR / "hostile.jsonl")
     expected = [c["expected"] for c in corpus]
     workdir = tempfile.mkdtemp(prefix="rlinf-grader-bench-")
     os.chdir(workdir)  # grader processes and the math-verify worker inherit it: side effects show up here
@@ -344,7 +328,7 @@ def main() -> None:
         for case in hostile:
             t0 = time.perf_counter()
             try:
-                v = grader.grade([hostile_response(case)], [case["gold"]]).verdicts[0]
+                v = grader.grade([case_response(case)], [case["gold"]]).verdicts[0]
                 hostile_errors += v.reason == "grader_error"
                 if v.correct != case["expected"]:
                     hostile_wrong.append(case["name"])
@@ -371,16 +355,16 @@ def main() -> None:
     out["rlinf_side_effects"] = sorted(os.listdir(workdir))
 
     # (b) math-verify used directly: corpus and hostile suite in watchdog subprocesses.
-    mv_cases = [{"response": c["response"], "golds": golds_of(c)} for c in corpus]
+    mv_cases = [{"response": c["response"], "golds": case_golds(c)} for c in corpus]
     t0 = time.perf_counter()
     mv = run_mv_direct(mv_cases, args.hang_s, workdir)
     out["mv_corpus"] = dict(score(expected, [r["ok"] for r in mv]), seconds=time.perf_counter() - t0)
     out["mv_corpus"]["hangs"] = sum(1 for r in mv if r.get("hang"))
     out["mv_corpus"]["crashes"] = sum(1 for r in mv if r.get("err") not in (None, "hang"))
     # (b') the same with bare golds wrapped in $...$, to separate gold parsing from the rest.
-    mvw = run_mv_direct([{"response": c["response"], "golds": [dollar_wrapped(g) for g in golds_of(c)]} for c in corpus], args.hang_s, workdir)
+    mvw = run_mv_direct([{"response": c["response"], "golds": [dollar_wrapped(g) for g in case_golds(c)]} for c in corpus], args.hang_s, workdir)
     out["mv_wrapped_corpus"] = dict(score(expected, [r["ok"] for r in mvw]), hangs=sum(1 for r in mvw if r.get("hang")))
-    mh = run_mv_direct([{"response": hostile_response(c), "golds": [c["gold"]]} for c in hostile], args.hang_s, workdir)
+    mh = run_mv_direct([{"response": case_response(c), "golds": [c["gold"]]} for c in hostile], args.hang_s, workdir)
     out["mv_hostile"] = {
         "n": len(hostile),
         "max_s": max(r["s"] for r in mh),

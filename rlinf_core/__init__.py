@@ -7,7 +7,7 @@ The public API plugins build on. Plugins import from here (and from the modules 
 __version__ = "0.1.0"
 
 from rlinf_core.cluster import Channel, ComponentPlacement, Worker, WorkerGroup, parse_placement  # noqa: E402
-from rlinf_core.data import DistinctRows, Ragged, RolloutRequest, SamplingParams, TrajectoryBatch, distinct_rows  # noqa: E402
+from rlinf_core.data import DistinctRows, Ragged, RolloutRequest, SamplingParams, TrajectoryBatch, distinct_rows, left_pad  # noqa: E402
 from rlinf_core.errors import (  # noqa: E402
     ConfigError,
     PlacementError,
@@ -63,6 +63,7 @@ __all__ = [
     "WorkerGroup",
     "__version__",
     "distinct_rows",
+    "left_pad",
     "get_registry",
     "hookimpl",
     "load_plugins",

@@ -9,7 +9,7 @@ is plain data (tensors, ints, strings): it serialises without pickling any code.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 if TYPE_CHECKING:
     import torch
@@ -99,6 +99,20 @@ def distinct_rows(rows: Sequence["torch.Tensor"]) -> DistinctRows:
             first.append(i)
         of_row.append(index[key])
     return DistinctRows(first=first, of_row=torch.tensor(of_row, dtype=torch.long))
+
+
+def left_pad(rows: Sequence[Any], pad_id: int) -> Tuple["torch.Tensor", "torch.Tensor"]:
+    """``(input_ids, attention_mask)`` [rows, longest] with each row right-aligned, so every
+    prompt ends where generation starts; ``rows`` are token tensors or lists."""
+    import torch
+
+    width = max(len(r) for r in rows)
+    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        input_ids[i, width - len(r) :] = torch.as_tensor(r, dtype=torch.long)
+        mask[i, width - len(r) :] = 1
+    return input_ids, mask
 
 
 @dataclass

@@ -1,3 +1,11 @@
+def test_left_pad_right_aligns_every_row():
+    from rlinf_core import left_pad
+
+    ids, mask = left_pad([torch.tensor([5, 6, 7]), [8]], pad_id=0)
+    assert ids.tolist() == [[5, 6, 7], [0, 0, 8]] and mask.tolist() == [[1, 1, 1], [0, 0, 1]]
+    assert ids.dtype == mask.dtype == torch.long
+
+
 """Ragged sequences and the trajectory batch that crosses worker boundaries."""
 
 import pickle

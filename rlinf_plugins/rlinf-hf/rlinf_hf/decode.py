@@ -23,7 +23,7 @@ from typing import List, Sequence, Tuple
 
 import torch
 
-from rlinf_core import distinct_rows
+from rlinf_core import distinct_rows, left_pad
 from rlinf_core.models import kv_cache_keyword
 
 
@@ -138,12 +138,8 @@ def decode(
     n = len(prompts)
     rows = distinct_rows(prompts)
     distinct, of_row = [prompts[i] for i in rows.first], rows.of_row
-    width = max(len(p) for p in distinct)
-    input_ids = torch.full((len(distinct), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(distinct), width), dtype=torch.long)
-    for i, p in enumerate(distinct):
-        input_ids[i, width - len(p) :] = p
-        mask[i, width - len(p) :] = 1
+    input_ids, mask = left_pad(distinct, pad_id)
+    width = input_ids.shape[1]
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     input_ids, mask, positions = input_ids.to(device), mask.to(device), positions.to(device)
     eos = torch.tensor(list(eos_ids), device=device)

@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Optional
 import torch
 
 from rlinf_core.plan.memory import MemoryEstimate, ModelShape, rollout_memory
-from rlinf_core import RolloutBackend, RolloutRequest, SamplingParams, TrajectoryBatch
+from rlinf_core import RolloutBackend, RolloutRequest, SamplingParams, TrajectoryBatch, left_pad
 from rlinf_core.config import RolloutConfig, doc
 from rlinf_core.errors import ConfigError
 from rlinf_core.models import load_tokenizer, resolve_device
@@ -108,12 +108,8 @@ class HFRollout(RolloutBackend):
                 eos_ids=self.eos_ids, pad_id=self.pad_id, device=self.device,
             )
             return d.responses, d.logprobs, d.truncated
-        width = max(len(p) for p in prompts)
-        input_ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)
-        attention = torch.zeros((len(prompts), width), dtype=torch.long)
-        for i, p in enumerate(prompts):  # left padding: every prompt ends where generation starts
-            input_ids[i, width - len(p) :] = p
-            attention[i, width - len(p) :] = 1
+        input_ids, attention = left_pad(prompts, self.pad_id)
+        width = input_ids.shape[1]
         out = self.model.generate(
             input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device), **kwargs
         )

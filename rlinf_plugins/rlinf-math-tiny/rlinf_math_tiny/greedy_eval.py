@@ -11,6 +11,7 @@ from typing import List, Tuple
 
 import torch
 
+from rlinf_core import left_pad
 from rlinf_core.models import load_tokenizer
 from rlinf_core.plugins import get_registry
 
@@ -35,12 +36,8 @@ def greedy_responses(model_path: str, rows: List[dict], max_new_tokens: int = 48
             tok(tok.apply_chat_template(r["prompt"], add_generation_prompt=True, tokenize=False), add_special_tokens=False)["input_ids"]
             for r in chunk
         ]
-        width = max(len(i) for i in ids)
-        input_ids = torch.full((len(ids), width), pad, dtype=torch.long)
-        mask = torch.zeros_like(input_ids)
-        for j, seq in enumerate(ids):
-            input_ids[j, width - len(seq) :] = torch.tensor(seq)
-            mask[j, width - len(seq) :] = 1
+        input_ids, mask = left_pad(ids, int(pad))
+        width = input_ids.shape[1]
         out = model.generate(
             input_ids=input_ids, attention_mask=mask, do_sample=False, max_new_tokens=max_new_tokens,
             eos_token_id=eos, pad_token_id=pad,

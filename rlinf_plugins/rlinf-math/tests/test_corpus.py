@@ -14,6 +14,7 @@ from typing import Any, Dict, List
 import pytest
 
 from rlinf_math import MathGrader
+from rlinf_math.corpus_cases import case_response, load_cases
 from rlinf_math.grading import GRADER_ERROR
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
@@ -26,23 +27,11 @@ HOSTILE_DEADLINE_S = 2.0
 
 
 def load_corpus() -> List[Dict[str, Any]]:
-    with open(CORPUS_DIR / "corpus.jsonl", encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return load_cases(CORPUS_DIR / "corpus.jsonl")
 
 
 def load_hostile() -> List[Dict[str, Any]]:
-    with open(CORPUS_DIR / "hostile.jsonl", encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def hostile_response(case: Dict[str, Any]) -> str:
-    """A hostile case's response (big ones are stored as prefix + unit * count + ...)."""
-    if "response" in case:
-        return case["response"]
-    return (
-        case["prefix"] + case["unit"] * case["count"] + case.get("middle", "")
-        + case.get("close", "") * case.get("close_count", 0) + case.get("suffix", "")
-    )
+    return load_cases(CORPUS_DIR / "hostile.jsonl")
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +103,7 @@ def test_hostile_suite_is_bounded_and_has_no_side_effects(tmp_path, monkeypatch)
     with MathGrader(num_workers=2) as g:
         g.grade(["\\boxed{x+1}"], ["1+x"])  # start the graders (sympy is needed here) outside the timed part
         for case in cases:
-            response = hostile_response(case)
+            response = case_response(case)
             start = time.monotonic()
             verdict = g.grade([response], [case["gold"]]).verdicts[0]
             elapsed = time.monotonic() - start
@@ -125,7 +114,7 @@ def test_hostile_suite_is_bounded_and_has_no_side_effects(tmp_path, monkeypatch)
                 wrong.append(f"{case['name']}: expected {case['expected']}, got {verdict.correct} ({verdict.why})")
             assert "root:" not in (verdict.answer or "") + verdict.detail  # nothing was read from /etc/passwd
         # The whole suite as one batch: no crash, every verdict present.
-        batch = g.grade([hostile_response(c) for c in cases], [c["gold"] for c in cases])
+        batch = g.grade([case_response(c) for c in cases], [c["gold"] for c in cases])
     assert not slow, slow
     assert not wrong, wrong
     assert reasons[GRADER_ERROR] == 0 and batch.counts["grader_errors"] == 0, reasons
