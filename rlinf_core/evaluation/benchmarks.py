@@ -88,7 +88,7 @@ def _first(row: dict, *keys: str) -> Any:
     return next((row[k] for k in keys if row.get(k) is not None), None)
 
 
-def _problem(row: Any, uid: str, where: str) -> Problem:
+def read_problem(row: Any, uid: str, where: str) -> Problem:
     """One row in any of the layouts in the module docstring."""
     if not isinstance(row, dict):
         raise ConfigError(f"{where}: a row must be an object with named fields, got {type(row).__name__}.")
@@ -124,7 +124,7 @@ def load_benchmark(path: str) -> Benchmark:
     for n, (where, row) in enumerate(_records(path), 1):
         fallback = f"{os.path.basename(path)}:{n}"
         uid = str(_first(row, "id", "query_id", "ID", "Record ID") or fallback) if isinstance(row, dict) else fallback
-        problems.append(_problem(row, uid, where))
+        problems.append(read_problem(row, uid, where))
     if not problems:
         raise ConfigError(f"Benchmark file '{path}' has no problems.")
     name = os.path.splitext(os.path.basename(path))[0]

@@ -122,6 +122,10 @@ class MathTask(Task):
             return None
         assert isinstance(row, Row)
         loc = where(row.path, row.line)
+        if self.config.prompt_key not in row.data:
+            benchmark = self._benchmark_row(row, loc)
+            if benchmark is not None:
+                return benchmark
         prompt, problem = self._prompt_text(row, loc)
         if problem:
             self._invalid(problem)
@@ -133,6 +137,26 @@ class MathTask(Task):
         query_id = row.data.get("query_id")
         uid = str(query_id) if query_id is not None else f"{os.path.basename(row.path)}:{row.line}"
         return uid, prompt, answers
+
+    def _benchmark_row(self, row: Row, loc: str) -> Optional[Tuple[str, str, List[str]]]:
+        """A row in a benchmark's layout (``problem``/``question`` + ``answer``: AIME24/25), so that
+        data.val_data_paths takes the files ``rlinf eval`` takes; rendered as RLinf evaluates
+        R1-distill models (``r1-math``), or with the chat template under data.apply_chat_template.
+        None when the row is in no such layout (the usual missing-field error follows)."""
+        from rlinf_core.evaluation.benchmarks import read_problem
+        from rlinf_core.evaluation.prompts import render
+
+        uid = str(row.data.get("id", f"{os.path.basename(row.path)}:{row.line}"))
+        try:
+            problem = read_problem(row.data, uid, loc)
+        except ConfigError:
+            return None
+        if problem.kind == "choice":
+            self._invalid(f"{loc} is a multiple-choice row (GPQA layout): training and validation grade math "
+                          f"answers; evaluate it with `rlinf eval` (docs/evaluation.md), {_SKIP_HINT}.")
+            return None
+        fmt = "raw" if problem.formatted else "chat" if self.config.apply_chat_template else "r1-math"
+        return uid, render(fmt, problem.text, self.tokenizer), [problem.answer]
 
     def _missing(self, row: Row, loc: str, key: str, option: str) -> str:
         fields = ", ".join(sorted(map(str, row.data))) or "none"

@@ -226,3 +226,24 @@ def test_batches_file_order_without_shuffle(tokenizer):
     batches = [[e.uid for e in b] for b in task.batches(_examples(5), 2, seed=1, epoch=3)]
     assert batches == [["0", "1"], ["2", "3"]]
     assert list(task.batches(_examples(1), 2, seed=1, epoch=0)) == []
+
+
+def test_benchmark_layout_rows_load_as_rlinf_eval_renders_them(tmp_path, tokenizer):
+    """AIME24/AIME25 rows (no `prompt` field) in data.*_paths: the r1-math prompt `rlinf eval`
+    uses, or the chat template with data.apply_chat_template; a GPQA row names its line."""
+    from rlinf_core.evaluation.prompts import render
+
+    path = _jsonl(tmp_path / "aime.jsonl", [{"id": 60, "problem": "what is 1 + 2 ?", "answer": "3"},
+                                            {"question": "a b", "answer": 7}])
+    examples = _task(tokenizer).load([path])
+    assert [(e.uid, e.answers) for e in examples] == [("60", ["3"]), ("aime.jsonl:2", ["7"])]
+    r1 = render("r1-math", "what is 1 + 2 ?", tokenizer)
+    assert r1.startswith("<｜begin▁of▁sentence｜><｜User｜>what is 1 + 2 ?\nPlease reason step by step")
+    assert examples[0].prompt_ids == tokenizer(r1, add_special_tokens=False)["input_ids"]
+    chat = _task(tokenizer, apply_chat_template=True).load([path])
+    assert chat[0].prompt_ids == tokenizer(render("chat", "what is 1 + 2 ?", tokenizer), add_special_tokens=False)["input_ids"]
+    gpqa = _jsonl(tmp_path / "gpqa.jsonl", [{"id": 1, "problem": "a b", "answer": "2"},
+                                            {"Question": "a", "Correct Answer": "b", "Incorrect Answer 1": "c",
+                                             "Incorrect Answer 2": "d", "Incorrect Answer 3": "e"}])
+    with pytest.raises(ConfigError, match=r"gpqa.jsonl line 2 is a multiple-choice row.*rlinf eval"):
+        _task(tokenizer).load([gpqa])
