@@ -91,7 +91,7 @@ def test_public_benchmark_layouts_load_from_jsonl_and_parquet(tmp_path):
         assert (from_parquet.kind, from_parquet.text, from_parquet.answer) == (expected[name].kind, expected[name].text,
                                                                             expected[name].answer), name
     bad = tmp_path / "bad.parquet"
-    pq.write_table(pa.Table.from_pylist([{"problem": "a", "answer": "1"}, {"problem": "b", "answer": ""}]), bad)
+    pq.write_table(pa.Table.from_pylist([{"problem": "a", "answer": "1"}, {"problem": "b", "answer": None}]), bad)
     with pytest.raises(ConfigError, match=r"bad.parquet, row 2: expected a math row"):
         load_benchmark(str(bad))
     gpqa = tmp_path / "gpqa-bad.jsonl"

@@ -105,8 +105,8 @@ def read_problem(row: Any, uid: str, where: str) -> Problem:
     if isinstance(row.get("prompt"), str) and isinstance(row.get("solutions"), list) and row["solutions"]:
         return Problem(uid, "math", row["prompt"], str(row["solutions"][0]), formatted=True)
     text, answer = _first(row, "problem", "question", "Problem"), _first(row, "answer", "Answer")
-    if isinstance(text, str) and answer is not None and str(answer).strip():
-        return Problem(uid, "math", text, str(answer).strip())
+    if isinstance(text, str) and answer is not None:
+        return Problem(uid, "math", text, str(answer))
     raise ConfigError(
         f"{where}: expected a math row (`problem` or `question`, and `answer`), a multiple-choice row "
         f"(`question`, `choices`, `answer`), a GPQA row (`Question`, `Correct Answer`, `Incorrect Answer 1-3`) "

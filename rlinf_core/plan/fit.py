@@ -40,7 +40,7 @@ class MemoryFit:
         out: Dict[str, Any] = {f"{name} (one rank)": est.describe() for name, est in self.estimates.items()}
         worst = max(self.needed.items(), key=lambda kv: kv[1], default=None)
         if worst is not None:
-            out["fullest"] = f"{worst[0]}: {worst[1] / GIB:.2f} GiB"
+            out["fullest"] = f"{worst[0]}, {worst[1] / GIB:.2f} GiB"
         out["capacity"] = (f"{self.capacity / GIB:.1f} GiB ({self.capacity_source}), "
                            f"{self.usable / GIB:.1f} GiB usable after {HEADROOM:.0%} headroom"
                            if self.capacity is not None else f"unknown ({self.capacity_source})")
