@@ -286,7 +286,7 @@ def _run_settings(flat: Dict[str, Any], t: Translation) -> None:
         t.put("data.type", "data.task", "math")
         t.put("reward.reward_type", "reward.name", "math")
     else:
-        t.unsupported.append(("data.type / reward.reward_type", (flat.get("data.type"), flat.get("reward.reward_type"))))
+        t.unsupported += [(k, flat[k]) for k in ("data.type", "reward.reward_type") if flat.get(k, "math") != "math"]
     scale = _number(flat, "reward.reward_scale")
     if scale is not None:
         t.put("reward.reward_scale", "reward.correct_score", scale)
