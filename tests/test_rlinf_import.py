@@ -67,3 +67,10 @@ def test_unsupported_settings_stop_run_and_import_unless_allowed(tmp_path):
     allowed = rlinf("config", "import", str(path), "--allow-unsupported")
     assert allowed.returncode == 0, allowed.stderr
     assert "unsupported (2):" in allowed.stderr and "enable_dynamic_batch_size" not in allowed.stdout
+
+
+def test_greedy_sampling_wins_over_the_temperature():
+    raw = fixture()
+    raw["algorithm"]["sampling_params"]["use_greedy"] = True
+    t = translate(raw)
+    assert t.recipe["rollout"]["temperature"] == 0.0 and "algorithm.sampling_params.temperature" in t.ignored

@@ -201,11 +201,12 @@ def _model_and_precision(flat: Dict[str, Any], t: Translation) -> None:
 
 
 def _sampling(flat: Dict[str, Any], t: Translation) -> None:
-    top_k = flat.get("algorithm.sampling_params.top_k")
+    top_k = _number(flat, "algorithm.sampling_params.top_k")
     if top_k is not None:  # RLinf writes 1,000,000 for "no top-k"
-        t.put("algorithm.sampling_params.top_k", "rollout.top_k", -1 if int(top_k) <= 0 or int(top_k) >= 100_000 else int(top_k))
+        t.put("algorithm.sampling_params.top_k", "rollout.top_k", -1 if top_k <= 0 or top_k >= 100_000 else int(top_k))
     if flat.get("algorithm.sampling_params.use_greedy"):
         t.put("algorithm.sampling_params.use_greedy", "rollout.temperature", 0.0)
+        t.ignored.append("algorithm.sampling_params.temperature")  # greedy wins over it
     new_tokens = flat.get("algorithm.sampling_params.max_new_tokens")
     seq, prompt = _number(flat, "runner.seq_length"), _number(flat, "data.max_prompt_length")
     if isinstance(new_tokens, int):
@@ -326,7 +327,7 @@ def translate(raw: Dict[str, Any]) -> Translation:
         convert(flat, t)
     t.recipe.setdefault("cluster", {})["num_gpus_per_node"] = 8
     t.defaulted.append(("cluster.num_gpus_per_node", 8, "RLinf's nodes are 8-GPU machines; set it to yours"))
-    done = {s for s, _, _ in t.mapped} | {k for k, _ in t.unsupported} | {k for k, _, _ in t.defaulted}
+    done = {s for s, _, _ in t.mapped} | {k for k, _ in t.unsupported} | {k for k, _, _ in t.defaulted} | set(t.ignored)
     per_backend = {**ENGINE.get(rollout, {}), **(MEGATRON_ONLY if actor == "megatron" else {})}
     for key, value in flat.items():
         if key in done:
