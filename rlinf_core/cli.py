@@ -182,11 +182,11 @@ def config_import(rlinf_yaml: str, output: Optional[str], allow_unsupported: boo
     went: mapped, defaulted, ignored (no effect here) and unsupported (an error unless allowed)."""
     import yaml
 
+    from rlinf_core.config.loader import read_yaml_mapping
     from rlinf_core.config.rlinf_compat import looks_like_rlinf, translate_or_raise
 
-    with open(_existing(rlinf_yaml), encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh)
-    if not isinstance(raw, dict) or not looks_like_rlinf(raw):
+    raw = read_yaml_mapping(rlinf_yaml)
+    if not looks_like_rlinf(raw):
         raise ConfigError(f"'{rlinf_yaml}' is not an RLinf config (no hydra/defaults, actor.training_backend, "
                           "rollout.rollout_backend, algorithm.n_minibatches or rollout.model_dir); rlinf runs it as it is.")
     translation = translate_or_raise(raw, rlinf_yaml, allow_unsupported)
@@ -200,12 +200,6 @@ def config_import(rlinf_yaml: str, output: Optional[str], allow_unsupported: boo
     with open(output, "x", encoding="utf-8") as fh:
         fh.write(text)
     click.echo(f"recipe written to {output}; check it with `rlinf config show {output}`", err=True)
-
-
-def _existing(path: str) -> str:
-    if not os.path.isfile(path):
-        raise ConfigError(f"'{path}' does not exist.")
-    return path
 
 
 def _echo_memory(cfg: Any, placement: Any) -> None:

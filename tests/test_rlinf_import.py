@@ -74,3 +74,11 @@ def test_greedy_sampling_wins_over_the_temperature():
     raw["algorithm"]["sampling_params"]["use_greedy"] = True
     t = translate(raw)
     assert t.recipe["rollout"]["temperature"] == 0.0 and "algorithm.sampling_params.temperature" in t.ignored
+
+
+def test_import_of_a_bad_file_names_it_and_exits_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("actor: [unclosed\n")
+    out = rlinf("config", "import", str(bad), "-o", str(tmp_path / "recipe.yaml"))
+    assert out.returncode == 2 and f"'{bad}' is not valid YAML (line" in out.stderr
+    assert out.stderr.count("Error:") == 1 and not (tmp_path / "recipe.yaml").exists()

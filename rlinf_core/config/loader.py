@@ -22,7 +22,18 @@ from rlinf_core.errors import ConfigError, PluginError, closest, did_you_mean
 
 
 def read_recipe(path: str) -> DictConfig:
-    """Parse one YAML recipe; a missing file or bad YAML names the file and line."""
+    """Parse one YAML recipe; a missing file or bad YAML names the file and line. An RLinf
+    config is translated (:mod:`rlinf_core.config.rlinf_compat`)."""
+    from rlinf_core.config.rlinf_compat import looks_like_rlinf, translate_or_raise
+
+    data = read_yaml_mapping(path)
+    if looks_like_rlinf(data):  # RLinf's own schema: taken through the same translation as `rlinf config import`
+        data = translate_or_raise(data, path).recipe
+    return OmegaConf.create(data)
+
+
+def read_yaml_mapping(path: str) -> Dict[str, Any]:
+    """A YAML file's top-level mapping; a missing file or bad YAML names the file and line."""
     if not os.path.isfile(path):
         raise ConfigError(f"Recipe file '{path}' does not exist.")
     try:
@@ -39,11 +50,7 @@ def read_recipe(path: str) -> DictConfig:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"Recipe file '{path}' must hold a mapping of sections, not {type(data).__name__}.")
-    from rlinf_core.config.rlinf_compat import looks_like_rlinf, translate_or_raise
-
-    if looks_like_rlinf(data):  # RLinf's own schema: taken through the same translation as `rlinf config import`
-        data = translate_or_raise(data, path).recipe
-    return OmegaConf.create(data)
+    return data
 
 
 def parse_overrides(overrides: Sequence[str]) -> DictConfig:
