@@ -239,7 +239,6 @@ class WorkerGroup:
         ``num_cpus_per_rank`` CPUs each.
         """
         import ray
-        from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
         if not issubclass(worker_cls, Worker):
             raise TypeError(f"{worker_cls.__name__} must subclass rlinf_core.Worker")
@@ -254,20 +253,7 @@ class WorkerGroup:
         remote_host = ray.remote(_RankHost)
         actors, contexts = [], []
         for i, rp in enumerate(ranks):
-            env = dict(env_vars or {})
-            threads = rp.num_threads if rp else max(1, int(num_cpus_per_rank))
-            env.update({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)})
-            options: Dict[str, Any] = {"num_cpus": rp.cpu_share if rp else num_cpus_per_rank, "num_gpus": 0}
-            if rp is not None and device_type == "gpu":
-                # Ray would hide every GPU from a 0-GPU actor; rlinf pins devices itself so that
-                # collocated components can share one GPU.
-                env["RAY_EXPERIMENTAL_NOSET_CUDA_VISIBLE_DEVICES"] = "1"
-                env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, rp.local_devices))
-            if rp is not None and placement_group is not None:
-                options["scheduling_strategy"] = PlacementGroupSchedulingStrategy(
-                    placement_group=placement_group, placement_group_bundle_index=rp.node
-                )
-            options["runtime_env"] = {"env_vars": env}
+            options, threads = _rank_options(rp, device_type, placement_group, num_cpus_per_rank, env_vars)
             ctx = WorkerContext(
                 group=name,
                 rank=i,
@@ -363,3 +349,27 @@ class WorkerGroup:
             except Exception:  # already dead: nothing left to release
                 pass
         self._actors = []
+
+
+def _rank_options(
+    rp: Optional[RankPlacement], device_type: str, placement_group: Any, num_cpus_per_rank: float,
+    env_vars: Optional[Dict[str, str]],
+) -> Tuple[Dict[str, Any], int]:
+    """Ray actor options for one rank (CPU share, thread counts, GPU pinning, bundle) and its thread count."""
+    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    env = dict(env_vars or {})
+    threads = rp.num_threads if rp else max(1, int(num_cpus_per_rank))
+    env.update({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)})
+    options: Dict[str, Any] = {"num_cpus": rp.cpu_share if rp else num_cpus_per_rank, "num_gpus": 0}
+    if rp is not None and device_type == "gpu":
+        # Ray would hide every GPU from a 0-GPU actor; rlinf pins devices itself so that
+        # collocated components can share one GPU.
+        env["RAY_EXPERIMENTAL_NOSET_CUDA_VISIBLE_DEVICES"] = "1"
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, rp.local_devices))
+    if rp is not None and placement_group is not None:
+        options["scheduling_strategy"] = PlacementGroupSchedulingStrategy(
+            placement_group=placement_group, placement_group_bundle_index=rp.node
+        )
+    options["runtime_env"] = {"env_vars": env}
+    return options, threads

@@ -250,11 +250,7 @@ def run(cfg: Any) -> RunResult:
         result.steps, result.final_checkpoint = trainer.step_count, trainer.resumed_from
         return result
 
-    prepare_output_dir(trainer.output_dir)
-    ckpt.clean_partial(trainer.checkpoint_root)
-    config_yaml = yaml.safe_dump(trainer.container, sort_keys=False)
-    with open(os.path.join(trainer.output_dir, "config.yaml"), "w") as fh:
-        fh.write(config_yaml)
+    config_yaml = _open_output_dir(trainer)
     tracker = build_trackers(trainer.registry, cfg.tracking, trainer.output_dir)
     status, artifacts = "FAILED", {}
     state: Optional[RunState] = None
@@ -292,6 +288,25 @@ def run(cfg: Any) -> RunResult:
                 raise
             # The run's own error is already propagating; do not let a tracker hide it.
             print(f"warning: trackers failed to close: {exc}", file=sys.stderr)
+    _print_ending(state, trainer, tracker, result, artifacts)
+    return result
+
+
+def _open_output_dir(trainer: Trainer) -> str:
+    """Make the output dir ready (unfinished checkpoints removed) and write config.yaml; returns its text."""
+    prepare_output_dir(trainer.output_dir)
+    ckpt.clean_partial(trainer.checkpoint_root)
+    config_yaml = yaml.safe_dump(trainer.container, sort_keys=False)
+    with open(os.path.join(trainer.output_dir, "config.yaml"), "w") as fh:
+        fh.write(config_yaml)
+    return config_yaml
+
+
+def _print_ending(
+    state: Optional[RunState], trainer: Trainer, tracker: Any, result: RunResult,
+    artifacts: Dict[str, Optional[str]],
+) -> None:
+    """The run's last lines: final validation, the summary and outputs, how to resume a stopped run."""
     print()
     if result.validation:
         print(f"final validation: {_format_validation(result.validation)}")
@@ -300,4 +315,3 @@ def run(cfg: Any) -> RunResult:
     if result.stopped_by_signal:
         print(f"Stopped on {result.stopped_by_signal} at step {result.steps}. Resume with the same command "
               f"(runner.resume=auto continues from {result.final_checkpoint}).")
-    return result

@@ -200,15 +200,21 @@ def sample_step(
         pieces = (kept + rejected)[:wanted]
     batch_rows = ScoredRows.cat([scored[p].select(rows) for p, rows in pieces])
     batch_rows.shape.group_ids = group_numbers([(p, g) for p, rows in pieces for g in scored[p].shape.group_ids[rows].tolist()])
-    metrics = {**rollout_metrics(batch_rows), **counters}
-    generated = ScoredRows.cat(scored)  # rejected groups included: what the rollout and reward worked on
-    metrics["rollout/generated_responses"] = float(len(generated))
-    metrics["rollout/generated_tokens"] = float(generated.shape.response_lengths.sum())
-    metrics["train/tokens"] = float(batch_rows.shape.response_lengths.sum() + batch_rows.shape.prompt_lengths.sum())
+    metrics = {**rollout_metrics(batch_rows), **counters, **_generated_metrics(batch_rows, scored)}
     if budget > 1:
         metrics["rollout/generation_batches"] = float(generations)
         metrics["rollout/rejected_groups"] = float(len(rejected))
         metrics["rollout/dynamic_sampling_filled"] = float(max(0, wanted - len(kept)))
-        metrics["rollout/rewards_all_generated"] = float(generated.rewards.mean())
+        metrics["rollout/rewards_all_generated"] = float(ScoredRows.cat(scored).rewards.mean())
     return SampledBatch(parts=parts, pieces=pieces, scored=batch_rows, metrics=metrics, part_rewards=part_rewards,
                         fed=feed is not None)
+
+
+def _generated_metrics(batch_rows: ScoredRows, scored: List[ScoredRows]) -> Dict[str, float]:
+    """What the rollout and reward worked on (rejected groups included) and the tokens the actor trains on."""
+    generated = ScoredRows.cat(scored)
+    return {
+        "rollout/generated_responses": float(len(generated)),
+        "rollout/generated_tokens": float(generated.shape.response_lengths.sum()),
+        "train/tokens": float(batch_rows.shape.response_lengths.sum() + batch_rows.shape.prompt_lengths.sum()),
+    }
