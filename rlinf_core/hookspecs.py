@@ -1,13 +1,16 @@
 """The hooks a plugin can implement, in the style of simonw/llm.
 
-Each ``register_*`` hook receives a ``register(name, cls)`` callable; call it once per
-thing the plugin provides. ``register_commands`` receives the ``rlinf`` click group.
-Built-in features (the core's trackers) use these same hooks.
+One ``register_<kind>`` hook per plugin kind of :data:`rlinf_core.kinds.KINDS` (generated
+here from that table, so a kind is declared once): it receives a ``register(name, cls)``
+callable; call it once per thing the plugin provides. ``register_commands`` receives the
+``rlinf`` click group. Built-in features (the core's trackers) use these same hooks.
 """
 
 from typing import Any, Callable
 
 import pluggy
+
+from rlinf_core.kinds import KINDS, PluginKind
 
 hookspec = pluggy.HookspecMarker("rlinf")
 hookimpl = pluggy.HookimplMarker("rlinf")
@@ -15,39 +18,19 @@ hookimpl = pluggy.HookimplMarker("rlinf")
 Register = Callable[[str, type], None]
 
 
-@hookspec
-def register_algorithms(register: Register) -> None:
-    """Register Algorithm subclasses (advantages and loss), e.g. register("grpo", GRPO)."""
+def _kind_hook(kind: PluginKind) -> Callable[[Register], None]:
+    def hook(register: Register) -> None:  # pluggy reads only the signature; the docstring is set below
+        return None
+
+    hook.__name__ = hook.__qualname__ = kind.hook
+    hook.__doc__ = kind.summary
+    hook.__module__ = __name__
+    return hookspec(hook)
 
 
-@hookspec
-def register_rollout_backends(register: Register) -> None:
-    """Register RolloutBackend subclasses (generation), e.g. register("hf", HFRollout)."""
-
-
-@hookspec
-def register_train_backends(register: Register) -> None:
-    """Register TrainBackend subclasses (log-probs, updates, checkpoints)."""
-
-
-@hookspec
-def register_tasks(register: Register) -> None:
-    """Register Task subclasses (dataset, prompt format, evaluation)."""
-
-
-@hookspec
-def register_rewards(register: Register) -> None:
-    """Register Reward subclasses (named scorers)."""
-
-
-@hookspec
-def register_trackers(register: Register) -> None:
-    """Register Tracker subclasses (experiment tracking backends)."""
-
-
-@hookspec
-def register_preparers(register: Register) -> None:
-    """Register Preparer subclasses (create a recipe's missing data/models; see runner.prepare)."""
+for _kind in KINDS:
+    globals()[_kind.hook] = _kind_hook(_kind)
+del _kind
 
 
 @hookspec

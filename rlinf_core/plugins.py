@@ -28,14 +28,14 @@ import pluggy
 
 from rlinf_core import hookspecs
 from rlinf_core.errors import PluginError, UnknownPluginError, closest, did_you_mean
-from rlinf_core.interfaces import INTERFACES
+from rlinf_core.kinds import KINDS, KINDS_BY_NAME
 
 ENTRY_POINT_GROUP = "rlinf"
 BUILTIN_MODULES = ("rlinf_core.trackers.builtin", "rlinf_core.builtin_preparers")
 
 # kind -> hook name
-KIND_HOOKS: Dict[str, str] = {kind: f"register_{kind}" for kind in INTERFACES}
-HOOK_NAMES = tuple(name for name in dir(hookspecs) if name.startswith("register_"))
+KIND_HOOKS: Dict[str, str] = {kind.name: kind.hook for kind in KINDS}
+HOOK_NAMES = tuple(sorted([*KIND_HOOKS.values(), "register_commands"]))
 
 
 @dataclass
@@ -66,18 +66,19 @@ class Registry:
         self._entries: Dict[str, Dict[str, Entry]] = {kind: {} for kind in KIND_HOOKS}
 
     def add(self, kind: str, name: str, obj: Any, plugin: PluginInfo) -> None:
+        spec = KINDS_BY_NAME[kind]
         if not isinstance(name, str) or not name:
-            raise PluginError(f"Plugin '{plugin.name}' registered a {kind[:-1]} with an invalid name {name!r}.")
-        interface = INTERFACES[kind]
+            raise PluginError(f"Plugin '{plugin.name}' registered a {spec.label} with an invalid name {name!r}.")
+        interface = spec.interface
         if not (inspect.isclass(obj) and issubclass(obj, interface)):
             raise PluginError(
-                f"Plugin '{plugin.name}' registered {kind[:-1]} '{name}' as {obj!r}, which is not a "
-                f"subclass of {interface.__module__}.{interface.__name__}. Register the class itself."
+                f"Plugin '{plugin.name}' registered {spec.label} '{name}' as {obj!r}, which is not a "
+                f"subclass of {interface.__module__}.{interface.__name__}. Register the class itself (see {spec.docs})."
             )
         existing = self._entries[kind].get(name)
         if existing is not None:
             raise PluginError(
-                f"Two plugins register the {kind[:-1].replace('_', ' ')} '{name}': '{existing.plugin}' and "
+                f"Two plugins register the {spec.label} '{name}': '{existing.plugin}' and "
                 f"'{plugin.name}'. Uninstall one, or skip one with RLINF_DISABLE_PLUGINS={plugin.name}."
             )
         self._entries[kind][name] = Entry(name, obj, plugin.name)
@@ -96,7 +97,7 @@ class Registry:
             where = f" (config field `{field_name}`)" if field_name else ""
             listing = ", ".join(available) if available else "none installed"
             raise UnknownPluginError(
-                f"Unknown {kind[:-1].replace('_', ' ')} '{name}'{where}. Available: {listing}."
+                f"Unknown {KINDS_BY_NAME[kind].label} '{name}'{where}. Available: {listing}."
                 f"{did_you_mean(name, available)} Install the plugin package that provides it, "
                 f"or list yours with `rlinf plugins`."
             )

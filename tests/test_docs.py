@@ -13,7 +13,7 @@ import pytest
 from rlinf_core import hookspecs
 from rlinf_core.config import schema
 from rlinf_core.config.fields import iter_fields
-from rlinf_core.interfaces import INTERFACES
+from rlinf_core.kinds import KINDS_BY_NAME
 from rlinf_core.plugins import HOOK_NAMES, KIND_HOOKS, load_plugins
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
@@ -30,7 +30,10 @@ def hook_sections() -> dict:
 
 
 def declared_signature(name: str) -> str:
-    """``register_x(register: Register) -> None`` as written in hookspecs.py."""
+    """``register_x(register: Register) -> None``: from the kind's row, or as written in hookspecs.py."""
+    kind = next((k for k in KINDS_BY_NAME.values() if k.hook == name), None)
+    if kind is not None:
+        return kind.signature
     tree = ast.parse(inspect.getsource(getattr(hookspecs, name)))
     fn = tree.body[0]
     args = ", ".join(f"{a.arg}: {ast.unparse(a.annotation)}" for a in fn.args.args)
@@ -60,7 +63,7 @@ def test_every_hook_section_gives_the_exact_signature():
 def test_every_hook_section_names_each_method_of_its_interface():
     sections = hook_sections()
     for kind, hook in KIND_HOOKS.items():
-        interface = INTERFACES[kind]
+        interface = KINDS_BY_NAME[kind].interface
         for method in sorted(getattr(interface, "__abstractmethods__", ())):
             assert f"`{method}" in sections[hook], f"docs/plugins.md: {hook} does not mention `{method}`"
 
@@ -132,3 +135,21 @@ def test_every_config_field_has_help():
     for cls in [obj for _, obj in inspect.getmembers(schema, dataclasses.is_dataclass)]:
         for name, f in iter_fields(cls):
             assert f.metadata.get("help"), f"{cls.__name__}.{name} has no help text"
+
+
+def test_every_kind_is_declared_once_and_completely():
+    """A row of rlinf_core.kinds.KINDS is the whole declaration: hook, docs section, section, contract check."""
+    import rlinf_core.testing as testing
+    from rlinf_core.config.schema import RlinfConfig
+    from rlinf_core.kinds import KINDS
+
+    sections = hook_sections()
+    for kind in KINDS:
+        assert getattr(hookspecs, kind.hook).__doc__ == kind.summary
+        assert kind.hook in sections, f"docs/plugins.md has no section for {kind.hook} ({kind.docs})"
+        if kind.section is None:
+            continue
+        section_cls = type(getattr(RlinfConfig(), kind.section))
+        assert kind.interface.config_class is section_cls, f"{kind.name}: the interface configures `{kind.section}`"
+        assert kind.selector in {f.name for f in dataclasses.fields(section_cls)}, kind
+        assert callable(getattr(testing, kind.contract)), f"rlinf_core.testing has no {kind.contract}"

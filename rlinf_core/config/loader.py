@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf import errors as oc_errors
 
 from rlinf_core.config.fields import check_constraints, iter_fields
-from rlinf_core.config.schema import PLUGGABLE_SECTIONS, RlinfConfig
+from rlinf_core.config.schema import RlinfConfig
 from rlinf_core.errors import ConfigError, PluginError, closest, did_you_mean
 
 
@@ -69,6 +69,8 @@ def parse_overrides(overrides: Sequence[str]) -> DictConfig:
 
 def _section_classes(raw: DictConfig, registry: Any) -> Dict[str, type]:
     """The dataclass for each pluggable section, taken from the plugin it names."""
+    from rlinf_core.kinds import PLUGGABLE_SECTIONS  # here: the kinds' interfaces import this package
+
     root_fields = {f.name: f for f in dataclasses.fields(RlinfConfig)}
     classes: Dict[str, type] = {}
     for section, (kind, selector) in PLUGGABLE_SECTIONS.items():
@@ -183,6 +185,7 @@ def section(cfg: DictConfig, name: str) -> Any:
 
 def field_docs(registry: Any = None, cfg: Optional[DictConfig] = None) -> Dict[str, str]:
     """Dotted field name -> help text for every field of the (plugin-extended) schema."""
+    from rlinf_core.kinds import PLUGGABLE_SECTIONS
     docs: Dict[str, str] = {}
     for name, f in iter_fields(RlinfConfig):
         docs[name] = f.metadata.get("help", "")

@@ -261,12 +261,3 @@ class RlinfConfig:
     tracking: TrackingConfig = doc(TrackingConfig(), "Experiment tracking.")
     plugins: PluginsConfig = doc(PluginsConfig(), "Extra plugin modules.")
 
-
-# Which plugin kind and selector field decides each pluggable section's schema.
-PLUGGABLE_SECTIONS: Dict[str, tuple] = {
-    "algorithm": ("algorithms", "name"),
-    "rollout": ("rollout_backends", "backend"),
-    "actor": ("train_backends", "backend"),
-    "reward": ("rewards", "name"),
-    "data": ("tasks", "task"),
-}

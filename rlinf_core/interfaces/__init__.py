@@ -1,4 +1,4 @@
-"""The plugin interfaces: one abstract base class per plugin kind."""
+"""The plugin interfaces: one abstract base class per plugin kind (the kinds: rlinf_core.kinds)."""
 
 from rlinf_core.interfaces.algorithm import Algorithm, LossInputs, LossOutput
 from rlinf_core.interfaces.preparer import Preparer
@@ -8,21 +8,9 @@ from rlinf_core.interfaces.task import Example, Task
 from rlinf_core.interfaces.tracker import ResumeInfo, Tracker
 from rlinf_core.interfaces.train import TrainBackend, TrainSetup
 
-# The interface each registry kind must subclass.
-INTERFACES = {
-    "algorithms": Algorithm,
-    "rollout_backends": RolloutBackend,
-    "train_backends": TrainBackend,
-    "tasks": Task,
-    "rewards": Reward,
-    "trackers": Tracker,
-    "preparers": Preparer,
-}
-
 __all__ = [
     "Algorithm",
     "Example",
-    "INTERFACES",
     "LossInputs",
     "LossOutput",
     "Preparer",
