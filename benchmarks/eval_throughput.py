@@ -23,11 +23,12 @@ def main() -> None:
     ap.add_argument("--max-new-tokens", type=int, default=48)
     args = ap.parse_args()
 
-    from rlinf_core.evaluation.benchmarks import load_benchmark
-    from rlinf_core.evaluation.evaluator import EvalSettings, evaluate_benchmark
+    from rlinf_core.evaluation.evaluator import EvalSettings
     from rlinf_core.evaluation.local import local_functions
     from rlinf_core.models import load_tokenizer
     from rlinf_core.plugins import get_registry
+    from rlinf_math.bench_eval import evaluate_benchmark
+    from rlinf_math.benchmarks import load_benchmark
 
     bench = load_benchmark(args.benchmark)
     tokenizer = load_tokenizer(args.model)
@@ -36,9 +37,9 @@ def main() -> None:
         for k in args.samples:
             temperature = 0.0 if k == 1 else 0.6
             settings = EvalSettings(samples=k, temperature=temperature, top_p=0.95 if k > 1 else 1.0,
-                                    max_new_tokens=args.max_new_tokens, prompt_format="chat")
+                                    max_new_tokens=args.max_new_tokens)
             t0 = time.perf_counter()
-            s = evaluate_benchmark(bench, tokenizer, settings, generate, score)
+            s = evaluate_benchmark(bench, tokenizer, settings, "chat", generate, score)
             dt = time.perf_counter() - t0
             print(json.dumps({"benchmark": bench.name, "K": k, "temperature": temperature, "problems": s["problems"],
                               f"avg@{k}": round(s[f"avg@{k}"], 4), "samples_per_s": round(len(bench.problems) * k / dt, 1),

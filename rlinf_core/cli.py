@@ -267,10 +267,8 @@ def version() -> None:
 
 
 def _add_core_commands() -> None:
-    from rlinf_core.evaluation.command import eval_command
     from rlinf_core.plan.command import plan_command
 
-    cli.add_command(eval_command)
     cli.add_command(plan_command)
 
 

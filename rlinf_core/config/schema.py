@@ -140,22 +140,17 @@ class RunnerConfig:
 
 @dataclass
 class DataConfig:
-    """The training data and the task that reads it."""
+    """The training data and the task that reads it (a task's own fields, such as which field of a
+    row holds the prompt, are in its ``config_class``)."""
 
     task: str = doc("math", "Task plugin that reads the data and formats prompts (see `rlinf plugins`).")
     train_data_paths: List[str] = doc([], "Training files (.jsonl or .parquet).")
     val_data_paths: List[str] = doc(
         [], "Held-out files in the training data's format, evaluated during and after training (val/<file>/avg@K)."
     )
-    prompt_key: str = doc("prompt", "Field of each row that holds the prompt (a string, or a list of chat messages).")
-    answer_key: str = doc("solutions", "Field of each row that holds the reference answer(s); a string is a list of one.")
-    apply_chat_template: bool = doc(
-        False, "Send list-of-messages prompts through tokenizer.apply_chat_template(add_generation_prompt=True)."
-    )
     max_prompt_length: int = doc(1024, "Prompts longer than this many tokens are dropped (and counted).", ge=1)
     rollout_batch_size: int = doc(8, "Prompts per training step.", ge=1)
     shuffle: bool = doc(True, "Shuffle the training data each epoch (seeded by runner.seed).")
-    skip_invalid: bool = doc(False, "Skip (and count) malformed rows instead of stopping with an error.")
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""rlinf entry point of rlinf-math: the ``math`` task, the ``math`` reward and ``rlinf reward check``."""
+"""rlinf entry point of rlinf-math: the ``math`` task, the ``math`` reward, ``rlinf reward check`` and ``rlinf eval``."""
 
 from typing import Any, Callable
 
@@ -21,5 +21,7 @@ def register_rewards(register: Callable[[str, type], None]) -> None:
 @hookimpl
 def register_commands(cli: Any) -> None:
     from rlinf_math.cli import add_to
+    from rlinf_math.eval_command import eval_command
 
     add_to(cli)
+    cli.add_command(eval_command)

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import os
 import random
+from dataclasses import dataclass
 from typing import Any, Iterator, List, Optional, Tuple
 
 from rlinf_core import ConfigError, Example, Task
-from rlinf_core.config import DataConfig
+from rlinf_core.config import DataConfig, doc
 
 from rlinf_math.rows import BadRow, Row, read_rows, where
 
@@ -44,13 +45,25 @@ def _describe(value: Any) -> str:
     return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
+@dataclass
+class MathDataConfig(DataConfig):
+    """The ``data`` section with the math task's row fields."""
+
+    prompt_key: str = doc("prompt", "Field of each row that holds the prompt (a string, or a list of chat messages).")
+    answer_key: str = doc("solutions", "Field of each row that holds the reference answer(s); a string is a list of one.")
+    apply_chat_template: bool = doc(
+        False, "Send list-of-messages prompts through tokenizer.apply_chat_template(add_generation_prompt=True)."
+    )
+    skip_invalid: bool = doc(False, "Skip (and count) malformed rows instead of stopping with an error.")
+
+
 class MathTask(Task):
     """Reads AReaL-boba math rows, formats and tokenises the prompts, keeps the solutions."""
 
-    config_class = DataConfig
+    config_class = MathDataConfig
     default_reward = "math"
 
-    def __init__(self, config: DataConfig, tokenizer: Any):
+    def __init__(self, config: MathDataConfig, tokenizer: Any):
         super().__init__(config, tokenizer)
         self.stats.update({"dropped_too_long": 0, "skipped_invalid": 0})
 
@@ -143,8 +156,8 @@ class MathTask(Task):
         data.val_data_paths takes the files ``rlinf eval`` takes; rendered as RLinf evaluates
         R1-distill models (``r1-math``), or with the chat template under data.apply_chat_template.
         None when the row is in no such layout (the usual missing-field error follows)."""
-        from rlinf_core.evaluation.benchmarks import read_problem
-        from rlinf_core.evaluation.prompts import render
+        from rlinf_math.benchmarks import read_problem
+        from rlinf_math.prompts import render
 
         uid = str(row.data.get("id", f"{os.path.basename(row.path)}:{row.line}"))
         try:

@@ -12,8 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from rlinf_core import ConfigError, Example
-from rlinf_core.config import DataConfig
-from rlinf_math.task import MathTask
+from rlinf_math.task import MathDataConfig, MathTask
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
@@ -70,7 +69,7 @@ def _jsonl(path: Path, rows: List[Any]) -> str:
 
 
 def _task(tokenizer: Any, **overrides: Any) -> MathTask:
-    return MathTask(DataConfig(**overrides), tokenizer)
+    return MathTask(MathDataConfig(**overrides), tokenizer)
 
 
 def test_jsonl_areal_boba_rows(tmp_path, tokenizer):
@@ -231,7 +230,7 @@ def test_batches_file_order_without_shuffle(tokenizer):
 def test_benchmark_layout_rows_load_as_rlinf_eval_renders_them(tmp_path, tokenizer):
     """AIME24/AIME25 rows (no `prompt` field) in data.*_paths: the r1-math prompt `rlinf eval`
     uses, or the chat template with data.apply_chat_template; a GPQA row names its line."""
-    from rlinf_core.evaluation.prompts import render
+    from rlinf_math.prompts import render
 
     path = _jsonl(tmp_path / "aime.jsonl", [{"id": 60, "problem": "what is 1 + 2 ?", "answer": "3"},
                                             {"question": "a b", "answer": 7}])

@@ -32,11 +32,12 @@ BUNDLED = "bundled:"
 
 @dataclass
 class {{class_name}}DataConfig(DataConfig):
-    """The `data` section when `data.task: {{name}}`: the core's fields plus the instruction."""
+    """The `data` section when `data.task: {{name}}`: the core's fields plus this task's row fields and instruction."""
 
     prompt_key: str = doc("question", "Field of each row that holds the question.")
     answer_key: str = doc("answer", "Field of each row that holds the answer (a string or a list of accepted answers).")
     apply_chat_template: bool = doc(True, "Send the prompt as a user message through the tokenizer's chat template.")
+    skip_invalid: bool = doc(False, "Skip (and count) malformed rows instead of stopping with an error.")
     instruction: str = doc(
         "Reverse the letters of the word. Reply with the reversed word only.",
         "Text put before each question in the prompt (empty: the question alone).",

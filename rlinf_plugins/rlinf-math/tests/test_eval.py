@@ -1,5 +1,5 @@
-"""Evaluation: pass@k against hand values, choice shuffling, benchmark files, and `rlinf eval`
-on the tiny model against a direct computation."""
+"""`rlinf eval`: choice shuffling, benchmark files in their published layouts, prompts, and the
+command on the tiny model against a direct computation."""
 
 import json
 import os
@@ -11,30 +11,9 @@ from pathlib import Path
 import pytest
 
 from rlinf_core.errors import ConfigError
-from rlinf_core.evaluation.benchmarks import Problem, load_benchmark, shuffled_choices
-from rlinf_core.evaluation.scores import ks_for, pass_at_k, summarize
+from rlinf_math.benchmarks import Problem, load_benchmark, shuffled_choices
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def test_pass_at_k_by_hand():
-    assert pass_at_k(5, 2, 1) == pytest.approx(0.4)
-    assert pass_at_k(5, 2, 2) == pytest.approx(1 - 3 / 10)  # 1 - C(3,2)/C(5,2)
-    assert pass_at_k(5, 0, 3) == 0.0
-    assert pass_at_k(5, 3, 3) == 1.0  # fewer wrong samples than k: always a hit
-    assert pass_at_k(4, 1, 4) == 1.0
-    with pytest.raises(ValueError):
-        pass_at_k(3, 4, 1)
-
-
-def test_summary_by_hand():
-    table = [[True, False, False, False], [True, True, False, True], [False] * 4]
-    s = summarize(table)
-    assert s["avg@4"] == pytest.approx((0.25 + 0.75 + 0) / 3)
-    assert s["pass@1"] == pytest.approx(s["avg@4"])  # the unbiased pass@1 is avg@K
-    assert s["pass@2"] == pytest.approx((0.5 + 1.0 + 0.0) / 3)  # 1 - C(3,2)/C(4,2) = 0.5; 1 - 0 = 1
-    assert s["pass@4"] == pytest.approx(2 / 3)
-    assert ks_for(32) == [1, 2, 4, 8, 16, 32] and ks_for(5) == [1, 2, 4, 5] and ks_for(1) == [1]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_choice_shuffling_is_deterministic_and_balanced():
@@ -180,7 +159,7 @@ def test_sampled_eval_reports_pass_at_k(tiny_checkpoint, tmp_path):
 
 # -- multiple choice answered without a letter: the note ------------------------------------
 def test_a_choice_letter_is_any_valid_capital_standing_alone():
-    from rlinf_core.evaluation.choices import names_a_choice
+    from rlinf_math.choices import names_a_choice
 
     for text in ["B", "The answer is (B).", "\\boxed{B}", "A) 110", "Answer: D."]:
         assert names_a_choice(text, 4), text
@@ -194,12 +173,14 @@ class _CharTokenizer:
 
 
 def _evaluate(answer: str, path: str):
-    from rlinf_core.evaluation.choices import no_letter_note
-    from rlinf_core.evaluation.evaluator import EvalSettings, evaluate_benchmark
+    from rlinf_math.choices import no_letter_note
+    from rlinf_core.evaluation.evaluator import EvalSettings
+
+    from rlinf_math.bench_eval import evaluate_benchmark
 
     bench = load_benchmark(path)
     summary = evaluate_benchmark(
-        bench, _CharTokenizer(), EvalSettings(samples=2, prompt_format="raw"),
+        bench, _CharTokenizer(), EvalSettings(samples=2), "raw",
         generate=lambda ids, sampling, seed: [answer] * len(ids),
         score=lambda texts, golds: [t.strip() in ("(" + g[0] + ")", g[0]) for t, g in zip(texts, golds)],
     )
@@ -267,12 +248,14 @@ def test_rlinf_eval_prints_a_note_when_no_choice_letter_was_answered(tiny_checkp
 
 
 def test_a_boba_prompt_is_used_as_it_is_whatever_the_prompt_format():
-    from rlinf_core.evaluation.benchmarks import Benchmark
-    from rlinf_core.evaluation.evaluator import EvalSettings, benchmark_items
+    from rlinf_core.evaluation.evaluator import EvalSettings
+
+    from rlinf_math.bench_eval import benchmark_items
+    from rlinf_math.benchmarks import Benchmark
 
     boba = Problem("q", "math", "<｜User｜>1+1?<｜Assistant｜><think>\n", "\\boxed{2}", formatted=True)
     plain = Problem("p", "math", "1+1?", "2")
-    items = benchmark_items(Benchmark("b", "b.jsonl", [boba, plain]), _CharTokenizer(), EvalSettings(prompt_format="r1-math"))
+    items = benchmark_items(Benchmark("b", "b.jsonl", [boba, plain]), _CharTokenizer(), EvalSettings(), "r1-math")
     texts = ["".join(map(chr, it.prompt_ids)) for it in items]
     assert texts[0] == boba.text and items[0].golds == ["\\boxed{2}"]
     assert texts[1].startswith("<｜begin▁of▁sentence｜><｜User｜>1+1?\nPlease reason step by step")

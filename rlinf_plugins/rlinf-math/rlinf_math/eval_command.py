@@ -1,4 +1,7 @@
-"""``rlinf eval``: score a checkpoint on benchmark files (avg@K, pass@k), with per-problem output."""
+"""``rlinf eval``: score a checkpoint on benchmark files (avg@K, pass@k), with per-problem output.
+
+A command of the math plugin (its benchmark layouts, prompt formats and the math reward) over
+the core's generic evaluator; registered through ``register_commands``."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from typing import Optional, Tuple
 
 import click
 
-from rlinf_core.evaluation.prompts import FORMATS
+from rlinf_math.prompts import FORMATS
 
 
 @click.command("eval", context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,20 +43,21 @@ def eval_command(
     from rich.progress import Progress
     from rich.table import Table
 
-    from rlinf_core.evaluation.benchmarks import load_benchmark
-    from rlinf_core.evaluation.choices import no_letter_note
-    from rlinf_core.evaluation.evaluator import EvalSettings, evaluate_benchmark
+    from rlinf_core.checkpoint import model_folder
+    from rlinf_core.evaluation.evaluator import EvalSettings
     from rlinf_core.evaluation.local import local_functions
     from rlinf_core.evaluation.scores import ks_for
     from rlinf_core.models import load_tokenizer
     from rlinf_core.plugins import get_registry
 
-    from rlinf_core.checkpoint import model_folder
+    from rlinf_math.bench_eval import evaluate_benchmark
+    from rlinf_math.benchmarks import load_benchmark
+    from rlinf_math.choices import no_letter_note
 
     loaded = [load_benchmark(path) for path in benchmarks]  # every file checked before any model loads
     model_path = model_folder(model_path)
     tokenizer = load_tokenizer(model_path, "--model")
-    settings = EvalSettings(samples, temperature, top_p, -1, max_new_tokens, prompt_format, seed, batch_size)
+    settings = EvalSettings(samples, temperature, top_p, -1, max_new_tokens, seed, batch_size)
     generate, score, close = local_functions(model_path, backend, reward_name, get_registry())
     console = Console(stderr=True)
     summaries = []
@@ -63,7 +67,8 @@ def eval_command(
                 task = progress.add_task(bench.name, total=len(bench.problems) * samples)
                 out = os.path.join(output_dir, bench.name) if output_dir else None
                 summaries.append(
-                    evaluate_benchmark(bench, tokenizer, settings, generate, score, out, lambda n, t=task: progress.advance(t, n))
+                    evaluate_benchmark(bench, tokenizer, settings, prompt_format, generate, score, out,
+                                       lambda n, t=task: progress.advance(t, n))
                 )
     finally:
         close()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Optional, Sequence
 
-from rlinf_core.evaluation.benchmarks import LETTERS, Benchmark
+from rlinf_math.benchmarks import LETTERS, Benchmark
 
 # A capital letter standing alone: "B", "(B)", "B)", "\boxed{B}", "Answer: B." but not the B of "Bob".
 _LONE_CAPITAL = re.compile(r"(?<![A-Za-z0-9])([A-Z])(?![A-Za-z0-9])")
