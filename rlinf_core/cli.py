@@ -267,8 +267,10 @@ def version() -> None:
 
 
 def _add_core_commands() -> None:
+    from rlinf_core.cluster.command import cluster
     from rlinf_core.plan.command import plan_command
 
+    cli.add_command(cluster)
     cli.add_command(plan_command)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -26,6 +27,7 @@ from rlinf_core.cluster.ray_cluster import (
     release,
     reserve,
 )
+from rlinf_core.cluster.node_loss import layout_lines
 from rlinf_core.cluster.worker import WorkerGroup
 from rlinf_core.config.derived import DerivedSizes, derive_sizes
 from rlinf_core.config.loader import section, to_container
@@ -193,6 +195,9 @@ class Trainer:
             self.groups[component.name] = WorkerGroup.start(component.worker, component.name, **common)
         for group in self.groups.values():
             group.wait_started()
+        if self.placement.num_nodes > 1:
+            for line in layout_lines(self.groups):
+                print(f"[rlinf] {line}", file=sys.stderr, flush=True)
         actor = self.groups["actor"]
         addr, port = actor.execute("rendezvous", ranks=[0])[0]
         setup = TrainSetup(

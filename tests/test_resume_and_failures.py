@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from rlinf_core.testing.cli import run_cli, start_cli, wait_for_path
+
 pytestmark = pytest.mark.slow
 
 
@@ -58,11 +60,9 @@ tracking:
 
 
 def cli(*args, background=False, extra_env=None, **popen):
-    cmd = [sys.executable, "-m", "rlinf_core.cli", *args]
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled", **(extra_env or {})}
     if background:
-        return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+        return start_cli(*args, extra_env=extra_env, **popen)
+    return run_cli(*args, extra_env=extra_env)
 
 
 def series(out, keys=("rollout/rewards", "train/policy_loss", "train/entropy_loss", "rollout/response_length",
@@ -71,12 +71,6 @@ def series(out, keys=("rollout/rewards", "train/policy_loss", "train/entropy_los
     return {r["step"]: tuple(r.get(k) for k in keys) for r in rows}
 
 
-def wait_for(path, proc, timeout=300):
-    start = time.time()
-    while not os.path.exists(path):
-        assert proc.poll() is None, proc.communicate()[1][-3000:]
-        assert time.time() - start < timeout, f"{path} never appeared"
-        time.sleep(0.2)
 
 
 # With max_staleness 1, step 2 is sampled while step 1 trains and step 4 while step 3 trains; the
@@ -170,7 +164,7 @@ def test_sigkill_mid_run_then_resume_is_exact(recipe, uninterrupted, tmp_path, c
     save that never finished: the resume skips both, naming why, and continues from step 2."""
     out = str(tmp_path / "killed")
     proc = cli("run", recipe, f"runner.output_dir={out}", STALE, background=True, start_new_session=True)
-    wait_for(os.path.join(out, "checkpoints", "step_000002", "manifest.json"), proc)
+    wait_for_path(os.path.join(out, "checkpoints", "step_000002", "manifest.json"), proc)
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and the Ray processes it started: a lost node
     proc.wait()
     root = Path(out) / "checkpoints"
@@ -216,7 +210,7 @@ def test_sigint_and_sigterm_both_ask_for_a_stop_and_a_second_sigint_aborts():
 def test_signal_stops_at_a_safe_point_with_a_checkpoint(recipe, tmp_path, sig):
     out = str(tmp_path / "term")
     proc = cli("run", recipe, f"runner.output_dir={out}", "runner.max_steps=50", "runner.save_interval=0", background=True)
-    wait_for(os.path.join(out, "metrics.jsonl"), proc)
+    wait_for_path(os.path.join(out, "metrics.jsonl"), proc)
     deadline = time.time() + 120
     while not series(out) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.1)  # the file can exist before its first step is written: signal after a real step

@@ -119,8 +119,13 @@ class ComponentPlacement:
             "mode": self.mode,
             "device_type": self.device_type,
             "num_devices": self.num_devices,
+            "num_nodes": self.num_nodes,
             "components": {
-                name: {"devices": _format_devices(devs), "ranks": len(self.ranks(name))}
+                name: {
+                    "devices": _format_devices(devs),
+                    "ranks": len(self.ranks(name)),
+                    "nodes": _format_devices(sorted({r.node for r in self.ranks(name)})),
+                }
                 for name, devs in self.components.items()
             },
         }

@@ -27,6 +27,9 @@ def ensure_ray(address: Optional[str] = None, num_cpus: Optional[int] = None, na
         # The embedded cluster is private to this run; token auth only adds a warning and a file.
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")
         ray.init(
+            # "local": a cluster of this run's own, even when `ray start` (or `rlinf cluster start`)
+            # left one running on this machine or RAY_ADDRESS is set, which ray.init() would join.
+            address="local",
             num_cpus=num_cpus,
             include_dashboard=False,
             namespace=namespace,

@@ -138,6 +138,12 @@ class _RankHost:
         spans, self.spans = self.spans, []
         return spans
 
+    def node_id(self) -> str:
+        """The Ray node this rank runs on (to name the components a lost node took with it)."""
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
+
 
 class GroupFuture:
     """Results of one call on several ranks; :meth:`wait` gathers them or raises the first failure."""
@@ -204,6 +210,7 @@ class WorkerGroup:
         self._actors = actors
         self.contexts = contexts
         self._starting: Tuple[str, Dict[str, Any]] = ("Worker", {})  # (worker class, resources asked): set by start()
+        self.node_ids: List[str] = []  # the Ray node of each rank, known once started
 
     @property
     def world_size(self) -> int:
@@ -281,6 +288,7 @@ class WorkerGroup:
         worker, asked = self._starting
         try:
             self.call("ping").wait(timeout=timeout)
+            self.node_ids = ray.get([a.node_id.remote() for a in self._actors])
         except WorkerError as exc:
             self.shutdown()
             raise WorkerError(self.name, exc.rank, f"{worker}.__init__", exc.cause, exc.remote_traceback) from None

@@ -23,6 +23,8 @@ from typing import Any, Dict, List, Optional
 import yaml
 
 from rlinf_core import checkpoint as ckpt
+from rlinf_core.cluster.node_loss import explain_node_loss
+from rlinf_core.errors import WorkerError
 from rlinf_core.flow.best import BEST_DIR, Point, ValidationRecord, read_best_info, summary_lines, validation_metric_names
 from rlinf_core.flow.timeline import Timeline
 from rlinf_core.interfaces.tracker import ResumeInfo
@@ -278,6 +280,8 @@ def run(cfg: Any) -> RunResult:
     except KeyboardInterrupt:
         status = "KILLED"
         raise
+    except WorkerError as exc:
+        raise explain_node_loss(exc, (state.trainer if state is not None else trainer).groups) or exc from None
     finally:
         trainer = state.trainer if state is not None else trainer
         trainer.shutdown()
