@@ -3,6 +3,7 @@ one mid-run, stops with an error naming it, and resumes once a node is back."""
 
 import json
 import os
+import re
 import signal
 import socket
 import time
@@ -70,7 +71,7 @@ cluster:
   component_placement: "rollout,reward: 0-1, actor: 2-3"
   devices_per_rank: {{actor: 2, rollout: 2, reward: 2}}
 runner:
-  max_steps: 4
+  max_steps: 3
   save_interval: 1
   seed: 3
 data:
@@ -100,7 +101,7 @@ def test_a_run_over_two_nodes_stops_naming_a_lost_node_and_resumes(tmp_path, tin
     env = {"RLINF_CACHE": str(tmp_path / "cache")}
     port = _free_port()
     address = f"127.0.0.1:{port}"
-    node = ("--num-cpus", "2", "--node-ip-address", "127.0.0.1")
+    node = ("--num-cpus", "2")  # Ray names both nodes by this machine's IP (it maps 127.0.0.1 to it)
     out = tmp_path / "run"
     run = ("run", str(recipe), f"cluster.address={address}", f"runner.output_dir={out}")
     try:
@@ -110,7 +111,7 @@ def test_a_run_over_two_nodes_stops_naming_a_lost_node_and_resumes(tmp_path, tin
         assert ready.returncode == 0 and "ready: 2 node(s), 4 CPUs" in ready.stdout, ready.stderr
 
         proc = start_cli(*run, extra_env=env)
-        wait_for_path(out / "checkpoints" / "step_000002" / "manifest.json", proc)
+        wait_for_path(out / "checkpoints" / "step_000001" / "manifest.json", proc)
         os.killpg(worker, signal.SIGKILL)  # the machine vanishes: ray start, its daemons and the ranks on it
         lost_at = time.monotonic()
         _, stderr = proc.communicate(timeout=120)
@@ -118,19 +119,18 @@ def test_a_run_over_two_nodes_stops_naming_a_lost_node_and_resumes(tmp_path, tin
         assert proc.returncode == 1, stderr[-3000:]
         assert stopped_after < 30, f"the run took {stopped_after:.0f}s to stop after the node was lost"
         message = next(ln for ln in stderr.splitlines() if ln.startswith("Error:"))
-        assert "node 127.0.0.1 (Ray node" in message and "was lost" in message, message
+        assert re.search(r"node \S+ \(Ray node [0-9a-f]{12}\) was lost; the run's ranks on it were: ", message), message
         assert ("actor rank 0" in message) != ("rollout rank 0" in message and "reward rank 0" in message), message
         assert "rlinf cluster join" in message
         saved = sorted(p.name for p in (out / "checkpoints").iterdir() if p.name.startswith("step_"))
         assert saved and (out / "checkpoints" / saved[-1] / "manifest.json").exists()
 
-        _started_pid(run_cli("cluster", "join", address, *node, extra_env=env))
-        assert run_cli("cluster", "wait", "--nodes", "2", "--timeout", "60", "--address", address, extra_env=env).returncode == 0
+        _started_pid(run_cli("cluster", "join", address, *node, extra_env=env))  # registered once it returns
         resumed = run_cli(*run, extra_env=env)
         assert resumed.returncode == 0, resumed.stderr[-3000:]
         assert f"resumed from {out / 'checkpoints' / saved[-1]}" in resumed.stderr
         steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
-        assert steps[-1] == 4
+        assert steps[-1] == 3
         status = run_cli("cluster", "status", "--address", address, extra_env=env)
         assert "3 node" not in status.stdout and "LOST" in status.stdout and "alive" in status.stdout
     finally:

@@ -2,10 +2,11 @@
 error when a node is lost, naming the node and every component rank that was on it and how to
 resume.
 
-A rank's death reaches the driver as a :class:`WorkerError` (the actor died). On a cluster of
-several nodes the driver then asks Ray whether that rank's node is still alive, for up to
-``settle_s`` seconds (Ray marks a node dead after its health checks fail); a single-node
-cluster cannot lose a node without losing the driver, so the error passes unchanged there.
+A lost node reaches the driver as a :class:`WorkerError`: a rank on it died, or a rank elsewhere
+lost an object that lived there (:data:`LOSS_SIGNS`). When the run's ranks span several nodes,
+the driver then asks Ray whether one of those nodes is gone, for up to ``settle_s`` seconds
+(Ray marks a node dead once its health checks fail); a run on one node cannot lose it without
+losing the driver's Ray too, so its errors pass unchanged.
 """
 
 from __future__ import annotations
@@ -41,13 +42,19 @@ def _nodes() -> List[Dict[str, Any]]:
     return list(ray.nodes()) if ray.is_initialized() else []
 
 
-def _dead_node(node_id: str, settle_s: float) -> Optional[Dict[str, Any]]:
-    """The node's record once Ray marks it dead, or None if it stays alive for ``settle_s``."""
+# How a lost node shows up at the driver: its ranks' processes died, or a rank elsewhere lost an
+# object (weights, a batch) that lived on it.
+LOSS_SIGNS = ("the worker process died", "ActorDiedError", "ActorUnavailableError", "ObjectLostError",
+              "OwnerDiedError", "ObjectReconstructionFailed", "NodeDiedError")
+
+
+def _first_dead_node(node_ids: List[str], settle_s: float) -> Optional[Dict[str, Any]]:
+    """The record of the first of ``node_ids`` Ray marks dead within ``settle_s`` seconds, or None."""
     deadline = time.monotonic() + settle_s
     while True:
-        record = next((n for n in _nodes() if n.get("NodeID") == node_id), None)
-        if record is not None and not record.get("Alive"):
-            return record
+        dead = [n for n in _nodes() if n.get("NodeID") in node_ids and not n.get("Alive")]
+        if dead:
+            return dead[0]
         if time.monotonic() > deadline:
             return None
         time.sleep(0.5)
@@ -64,12 +71,11 @@ def layout_lines(groups: Mapping[str, Any]) -> List[str]:
 
 
 def explain_node_loss(exc: WorkerError, groups: Mapping[str, Any], settle_s: float = SETTLE_S) -> Optional[NodeLost]:
-    """A :class:`NodeLost` for ``exc`` when its rank's node is gone, else None (an ordinary failure)."""
-    group = groups.get(exc.group)
-    node_ids = getattr(group, "node_ids", [])
-    if not (0 <= exc.rank < len(node_ids)) or "died" not in exc.cause or len(_nodes()) < 2:
+    """A :class:`NodeLost` when ``exc`` looks like a loss and a node of the run's ranks is gone, else None."""
+    used = sorted({node_id for g in groups.values() for node_id in getattr(g, "node_ids", [])})
+    if len(used) < 2 or not any(sign in f"{exc.cause}\n{exc.remote_traceback}" for sign in LOSS_SIGNS):
         return None
-    node = _dead_node(node_ids[exc.rank], settle_s)
+    node = _first_dead_node(used, settle_s)
     if node is None:
         return None
     on_node = [
