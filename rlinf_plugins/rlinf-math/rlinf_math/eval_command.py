@@ -85,3 +85,26 @@ def eval_command(
             click.echo(note)
     if output_dir:
         click.echo(f"per-problem results and summaries: {output_dir}")
+
+
+@click.group("benchmark", context_settings={"help_option_names": ["-h", "--help"]})
+def benchmark() -> None:
+    """Benchmark files for `rlinf eval` and data.val_data_paths."""
+
+
+@benchmark.command("convert", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.argument("output", type=click.Path(dir_okay=False))
+@click.option("--problem", "problem_field", required=True, help="Field holding the problem (or question).")
+@click.option("--answer", "answer_field", required=True, help="Field holding the answer (multiple choice: letter, 0-based index or text).")
+@click.option("--id", "id_field", default=None, help="Field holding a unique id (default: the row number).")
+@click.option("--choices", default=None, help="Comma-separated fields holding the options, in order (multiple choice).")
+def convert_command(
+    source: str, output: str, problem_field: str, answer_field: str, id_field: Optional[str], choices: Optional[str]
+) -> None:
+    """Convert SOURCE (.jsonl, .json, .parquet or .csv) into OUTPUT (.jsonl) in the benchmark layout."""
+    from rlinf_math.convert import FieldMap, convert
+
+    fields = FieldMap(problem_field, answer_field, id_field, [c.strip() for c in (choices or "").split(",") if c.strip()])
+    n = convert(source, output, fields)
+    click.echo(f"wrote {n} {'multiple-choice' if fields.choices else 'math'} rows to {output}")

@@ -1,4 +1,4 @@
-"""rlinf entry point of rlinf-math: the ``math`` task, the ``math`` reward, ``rlinf reward check`` and ``rlinf eval``."""
+"""rlinf entry point of rlinf-math: the ``math`` task, the ``math`` reward, ``rlinf reward check``, ``rlinf eval`` and ``rlinf benchmark convert``."""
 
 from typing import Any, Callable
 
@@ -21,7 +21,8 @@ def register_rewards(register: Callable[[str, type], None]) -> None:
 @hookimpl
 def register_commands(cli: Any) -> None:
     from rlinf_math.cli import add_to
-    from rlinf_math.eval_command import eval_command
+    from rlinf_math.eval_command import benchmark, eval_command
 
     add_to(cli)
     cli.add_command(eval_command)
+    cli.add_command(benchmark)

@@ -259,3 +259,58 @@ def test_a_boba_prompt_is_used_as_it_is_whatever_the_prompt_format():
     texts = ["".join(map(chr, it.prompt_ids)) for it in items]
     assert texts[0] == boba.text and items[0].golds == ["\\boxed{2}"]
     assert texts[1].startswith("<｜begin▁of▁sentence｜><｜User｜>1+1?\nPlease reason step by step")
+
+
+# -- converting other layouts -----------------------------------------------------------------
+def test_convert_a_csv_and_a_json_list_into_benchmark_rows(tmp_path):
+    from rlinf_math.convert import FieldMap, convert
+
+    src = tmp_path / "gpqa.csv"
+    src.write_text('Q,Right,W1,W2,key\n"Which, really?",yes,no,maybe,a1\nSecond?,4,5,6,a2\n')
+    out = tmp_path / "gpqa.jsonl"
+    assert convert(str(src), str(out), FieldMap("Q", "Right", "key", ["Right", "W1", "W2"])) == 2
+    bench = load_benchmark(str(out))
+    assert [(p.uid, p.kind, p.text, p.answer, p.choices) for p in bench.problems] == [
+        ("a1", "choice", "Which, really?", "yes", ["yes", "no", "maybe"]),
+        ("a2", "choice", "Second?", "4", ["4", "5", "6"]),
+    ]
+    math = tmp_path / "m.json"
+    math.write_text(json.dumps([{"q": "1+1?", "sol": 2}, {"q": "2+2?", "sol": "4"}]))
+    convert(str(math), str(tmp_path / "m.jsonl"), FieldMap("q", "sol"))
+    assert [(p.uid, p.text, p.answer) for p in load_benchmark(str(tmp_path / "m.jsonl")).problems] == [
+        ("1", "1+1?", "2"), ("2", "2+2?", "4")]
+
+
+def test_convert_names_a_bad_row_and_writes_nothing(tmp_path):
+    from rlinf_math.convert import FieldMap, convert
+
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"q": "a?", "sol": "1"}\n{"q": "b?"}\n')
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(ConfigError, match=r"in.jsonl, line 2: no value in field 'sol'. Its fields are: q"):
+        convert(str(src), str(out), FieldMap("q", "sol"))
+    assert not out.exists() and not (tmp_path / "out.jsonl.partial").exists()
+    src.write_text('{"q": "a?", "sol": "1", "id": "x"}\n{"q": "b?", "sol": "2", "id": "x"}\n')
+    with pytest.raises(ConfigError, match="ids repeat"):
+        convert(str(src), str(out), FieldMap("q", "sol", "id"))
+    out.write_text("")
+    with pytest.raises(ConfigError, match="exists"):
+        convert(str(src), str(out), FieldMap("q", "sol"))
+
+
+def test_rlinf_benchmark_convert_through_the_cli(tmp_path):
+    src = tmp_path / "aime.jsonl"
+    src.write_text(json.dumps({"Question": "What is 1+1?", "Solution": "2", "No": 7}) + "\n")
+    out = tmp_path / "aime-ours.jsonl"
+    env = {**os.environ, "RLINF_PLUGINS": "math"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "rlinf_core.cli", "benchmark", "convert", str(src), str(out), "--problem", "Question",
+         "--answer", "Solution", "--id", "No"], capture_output=True, text=True, timeout=180, env=env,
+    )
+    assert proc.returncode == 0 and "wrote 1 math rows" in proc.stdout, proc.stderr
+    assert json.loads(out.read_text()) == {"id": "7", "problem": "What is 1+1?", "answer": "2"}
+    again = subprocess.run(
+        [sys.executable, "-m", "rlinf_core.cli", "benchmark", "convert", str(src), str(out), "--problem", "Question",
+         "--answer", "Solution"], capture_output=True, text=True, timeout=180, env=env,
+    )
+    assert again.returncode == 2 and "exists" in again.stderr
