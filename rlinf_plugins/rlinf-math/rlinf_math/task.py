@@ -152,23 +152,26 @@ class MathTask(Task):
         return uid, prompt, answers
 
     def _benchmark_row(self, row: Row, loc: str) -> Optional[Tuple[str, str, List[str]]]:
-        """A row in a benchmark's layout (``problem``/``question`` + ``answer``: AIME24/25), so that
-        data.val_data_paths takes the files ``rlinf eval`` takes; rendered as RLinf evaluates
-        R1-distill models (``r1-math``), or with the chat template under data.apply_chat_template.
-        None when the row is in no such layout (the usual missing-field error follows)."""
-        from rlinf_math.benchmarks import read_problem
+        """A row in a benchmark's layout (AIME24/25 ``problem``/``question`` + ``answer``; GPQA's or
+        our multiple choice), so that data.val_data_paths takes the files ``rlinf eval`` takes;
+        rendered as RLinf evaluates R1-distill models (``r1-math``, ``r1-gpqa``), or with the chat
+        template under data.apply_chat_template. Deviation from ``rlinf eval``, which shuffles the
+        choices per sample: here each problem has one order (seeded by its id), and its gold is
+        that order's letter. None when the row is in no such layout (the usual missing-field
+        error follows)."""
+        from rlinf_math.benchmarks import read_problem, shuffled_choices
         from rlinf_math.prompts import render
 
-        uid = str(row.data.get("id", f"{os.path.basename(row.path)}:{row.line}"))
+        uid = str(row.data.get("id", row.data.get("Record ID", f"{os.path.basename(row.path)}:{row.line}")))
         try:
             problem = read_problem(row.data, uid, loc)
         except ConfigError:
             return None
+        chat = self.config.apply_chat_template
         if problem.kind == "choice":
-            self._invalid(f"{loc} is a multiple-choice row (GPQA layout): training and validation grade math "
-                          f"answers; evaluate it with `rlinf eval` (docs/evaluation.md), {_SKIP_HINT}.")
-            return None
-        fmt = "raw" if problem.formatted else "chat" if self.config.apply_chat_template else "r1-math"
+            choices, letter = shuffled_choices(problem, 0, 0)
+            return uid, render("chat" if chat else "r1-gpqa", problem.text, self.tokenizer, choices), [letter]
+        fmt = "raw" if problem.formatted else "chat" if chat else "r1-math"
         return uid, render(fmt, problem.text, self.tokenizer), [problem.answer]
 
     def _missing(self, row: Row, loc: str, key: str, option: str) -> str:

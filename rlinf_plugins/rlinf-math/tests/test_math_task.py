@@ -229,7 +229,7 @@ def test_batches_file_order_without_shuffle(tokenizer):
 
 def test_benchmark_layout_rows_load_as_rlinf_eval_renders_them(tmp_path, tokenizer):
     """AIME24/AIME25 rows (no `prompt` field) in data.*_paths: the r1-math prompt `rlinf eval`
-    uses, or the chat template with data.apply_chat_template; a GPQA row names its line."""
+    uses, or the chat template with data.apply_chat_template; a GPQA row in r1-gpqa with its letter."""
     from rlinf_math.prompts import render
 
     path = _jsonl(tmp_path / "aime.jsonl", [{"id": 60, "problem": "what is 1 + 2 ?", "answer": "3"},
@@ -241,8 +241,12 @@ def test_benchmark_layout_rows_load_as_rlinf_eval_renders_them(tmp_path, tokeniz
     assert examples[0].prompt_ids == tokenizer(r1, add_special_tokens=False)["input_ids"]
     chat = _task(tokenizer, apply_chat_template=True).load([path])
     assert chat[0].prompt_ids == tokenizer(render("chat", "what is 1 + 2 ?", tokenizer), add_special_tokens=False)["input_ids"]
-    gpqa = _jsonl(tmp_path / "gpqa.jsonl", [{"id": 1, "problem": "a b", "answer": "2"},
-                                            {"Question": "a", "Correct Answer": "b", "Incorrect Answer 1": "c",
-                                             "Incorrect Answer 2": "d", "Incorrect Answer 3": "e"}])
-    with pytest.raises(ConfigError, match=r"gpqa.jsonl line 2 is a multiple-choice row.*rlinf eval"):
-        _task(tokenizer).load([gpqa])
+    from rlinf_math.benchmarks import read_problem, shuffled_choices
+
+    gpqa_row = {"Record ID": "rec7", "Question": "a", "Correct Answer": "b", "Incorrect Answer 1": "c",
+                "Incorrect Answer 2": "d", "Incorrect Answer 3": "e"}
+    gpqa = _jsonl(tmp_path / "gpqa.jsonl", [{"id": 1, "problem": "a b", "answer": "2"}, gpqa_row])
+    loaded = _task(tokenizer).load([gpqa])
+    choices, letter = shuffled_choices(read_problem(gpqa_row, "rec7", "here"), 0, 0)
+    assert (loaded[1].uid, loaded[1].answers) == ("rec7", [letter]) and choices[ord(letter) - 65] == "b"
+    assert loaded[1].prompt_ids == tokenizer(render("r1-gpqa", "a", tokenizer, choices), add_special_tokens=False)["input_ids"]
