@@ -6,7 +6,7 @@ callable; call it once per thing the plugin provides. ``register_commands`` rece
 ``rlinf`` click group. Built-in features (the core's trackers) use these same hooks.
 """
 
-from typing import Any, Callable
+from typing import Any, Callable, Union
 
 import pluggy
 
@@ -15,7 +15,7 @@ from rlinf_core.kinds import KINDS, PluginKind
 hookspec = pluggy.HookspecMarker("rlinf")
 hookimpl = pluggy.HookimplMarker("rlinf")
 
-Register = Callable[[str, type], None]
+Register = Callable[[str, Union[type, str]], None]  # a class, or "module:Class" imported on first use
 
 
 def _kind_hook(kind: PluginKind) -> Callable[[Register], None]:

@@ -8,9 +8,12 @@ Plugins come from three places, in this order:
 3. user plugin modules: config ``plugins.modules`` and env ``RLINF_PLUGIN_MODULES``
    (comma-separated), each a ``.py`` file path or an importable module name.
 
-The registry maps (kind, name) to a class. Every process builds its own registry (the
-driver and each Ray worker), so plugin classes are resolved by name where they run and
-are never pickled across Ray. Errors name the plugins at fault and how to fix them.
+The registry maps (kind, name) to a class, or to a ``"module:Class"`` reference imported on
+first use: a plugin whose classes pull in torch or an engine registers references, so that
+commands which never touch them (``rlinf --help``, ``rlinf cluster``) and workers which use
+other plugins do not pay for the imports. Every process builds its own registry (the driver
+and each Ray worker), so plugin classes are resolved by name where they run and are never
+pickled across Ray. Errors name the plugins at fault and how to fix them.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import importlib.metadata
 import importlib.util
 import inspect
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -53,8 +57,9 @@ class PluginInfo:
 @dataclass
 class Entry:
     name: str
-    obj: type
+    obj: Optional[type]  # None until a reference is imported
     plugin: str
+    ref: Optional[str] = None  # "module:Class", for a class registered by reference
 
 
 class Registry:
@@ -69,20 +74,48 @@ class Registry:
         spec = KINDS_BY_NAME[kind]
         if not isinstance(name, str) or not name:
             raise PluginError(f"Plugin '{plugin.name}' registered a {spec.label} with an invalid name {name!r}.")
-        interface = spec.interface
-        if not (inspect.isclass(obj) and issubclass(obj, interface)):
+        ref = obj if isinstance(obj, str) else None
+        if ref is not None and not re.fullmatch(r"[\w.]+:[\w.]+", ref):
             raise PluginError(
-                f"Plugin '{plugin.name}' registered {spec.label} '{name}' as {obj!r}, which is not a "
-                f"subclass of {interface.__module__}.{interface.__name__}. Register the class itself (see {spec.docs})."
+                f"Plugin '{plugin.name}' registered {spec.label} '{name}' as {ref!r}: a reference is "
+                f"'module:Class' (e.g. 'my_plugin.reward:MyReward'), or register the class itself."
             )
+        if ref is None:
+            self._check_class(spec, name, obj, plugin.name)
         existing = self._entries[kind].get(name)
         if existing is not None:
             raise PluginError(
                 f"Two plugins register the {spec.label} '{name}': '{existing.plugin}' and "
                 f"'{plugin.name}'. Uninstall one, or skip one with RLINF_DISABLE_PLUGINS={plugin.name}."
             )
-        self._entries[kind][name] = Entry(name, obj, plugin.name)
+        self._entries[kind][name] = Entry(name, None if ref else obj, plugin.name, ref)
         plugin.registered.setdefault(kind, []).append(name)
+
+    @staticmethod
+    def _check_class(spec: Any, name: str, obj: Any, plugin: str) -> None:
+        interface = spec.interface
+        if not (inspect.isclass(obj) and issubclass(obj, interface)):
+            raise PluginError(
+                f"Plugin '{plugin}' registered {spec.label} '{name}' as {obj!r}, which is not a "
+                f"subclass of {interface.__module__}.{interface.__name__}. Register the class itself (see {spec.docs})."
+            )
+
+    def _load(self, kind: str, entry: Entry) -> type:
+        """Import a class registered by reference, checked as a registered class is."""
+        module_name, _, attr = str(entry.ref).partition(":")
+        spec = KINDS_BY_NAME[kind]
+        try:
+            obj: Any = importlib.import_module(module_name)
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+        except Exception as exc:
+            raise PluginError(
+                f"Plugin '{entry.plugin}' registered {spec.label} '{entry.name}' as '{entry.ref}', which cannot be "
+                f"imported: {type(exc).__name__}: {exc}. Reinstall the plugin, or skip it with "
+                f"RLINF_DISABLE_PLUGINS={entry.plugin}."
+            ) from exc
+        self._check_class(spec, entry.name, obj, entry.plugin)
+        return obj
 
     def names(self, kind: str) -> List[str]:
         return sorted(self._entries[kind])
@@ -101,6 +134,8 @@ class Registry:
                 f"{did_you_mean(name, available)} Install the plugin package that provides it, "
                 f"or list yours with `rlinf plugins`."
             )
+        if entry.obj is None:
+            entry.obj = self._load(kind, entry)
         return entry.obj
 
     def entry(self, kind: str, name: str) -> Entry:

@@ -158,3 +158,51 @@ def test_registering_a_non_interface_class_is_an_error(tmp_path, plugin_site):
 def test_missing_module_file_is_an_error(plugin_site):
     with pytest.raises(PluginError, match="does not exist"):
         load_plugins(modules=["/nonexistent/my_plugin.py"], env={})
+
+
+def test_a_class_registered_by_reference_is_imported_when_first_looked_up(tmp_path, plugin_site, monkeypatch):
+    import sys
+
+    pkg = tmp_path / "lazyref"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "heavy.py").write_text(textwrap.dedent("""
+        from rlinf_core import Reward, RewardResult
+
+        class Heavy(Reward):
+            def score(self, responses, answers):
+                return RewardResult(scores=[0.0] * len(responses))
+
+        def not_a_reward():
+            pass
+        """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = write(tmp_path, "refs.py", """
+        from rlinf_core import hookimpl
+
+        @hookimpl
+        def register_rewards(register):
+            register("heavy", "lazyref.heavy:Heavy")
+            register("gone", "lazyref.missing:Gone")
+            register("fn", "lazyref.heavy:not_a_reward")
+        """)
+    registry = load_plugins(modules=[path], env={})
+    assert {"heavy", "gone", "fn"} <= set(registry.names("rewards"))
+    assert "lazyref.heavy" not in sys.modules  # nothing imported until a lookup
+    assert registry.get("rewards", "heavy").__name__ == "Heavy" and "lazyref.heavy" in sys.modules
+    with pytest.raises(PluginError, match=r"registered reward 'gone' as 'lazyref.missing:Gone', which cannot be imported"):
+        registry.get("rewards", "gone")
+    with pytest.raises(PluginError, match=r"'fn' as <function not_a_reward.*not a subclass"):
+        registry.get("rewards", "fn")
+
+
+def test_a_malformed_reference_is_an_error_at_registration(tmp_path, plugin_site):
+    path = write(tmp_path, "badref.py", """
+        from rlinf_core import hookimpl
+
+        @hookimpl
+        def register_rewards(register):
+            register("x", "lazyref.heavy.Heavy")
+        """)
+    with pytest.raises(PluginError, match=r"a reference is 'module:Class'"):
+        load_plugins(modules=[path], env={})

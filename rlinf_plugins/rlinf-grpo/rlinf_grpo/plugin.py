@@ -1,17 +1,19 @@
-"""Registers the GRPO family: grpo, dapo, dr_grpo, gspo, rloo, reinforce_pp."""
+"""Registers the GRPO family: grpo, dapo, dr_grpo, gspo, rloo, reinforce_pp (by reference: the
+classes, and torch with them, are imported when a run uses one)."""
 
 from rlinf_core import hookimpl
-from rlinf_grpo.algorithm import GRPO
-from rlinf_grpo.dapo import DAPO
-from rlinf_grpo.dr_grpo import DrGRPO
-from rlinf_grpo.gspo import GSPO
-from rlinf_grpo.reinforce_pp import ReinforcePP
-from rlinf_grpo.rloo import RLOO
 
-ALGORITHMS = {"grpo": GRPO, "dapo": DAPO, "dr_grpo": DrGRPO, "gspo": GSPO, "rloo": RLOO, "reinforce_pp": ReinforcePP}
+ALGORITHMS = {
+    "grpo": "rlinf_grpo.algorithm:GRPO",
+    "dapo": "rlinf_grpo.dapo:DAPO",
+    "dr_grpo": "rlinf_grpo.dr_grpo:DrGRPO",
+    "gspo": "rlinf_grpo.gspo:GSPO",
+    "rloo": "rlinf_grpo.rloo:RLOO",
+    "reinforce_pp": "rlinf_grpo.reinforce_pp:ReinforcePP",
+}
 
 
 @hookimpl
 def register_algorithms(register):
-    for name, cls in ALGORITHMS.items():
-        register(name, cls)
+    for name, ref in ALGORITHMS.items():
+        register(name, ref)

@@ -9,11 +9,31 @@
 - ``rlinf reward check RESPONSE GOLD`` prints a verdict, the extracted answers and why.
 """
 
-from rlinf_math.answer import extract_answer, extract_choice, gold_answer
-from rlinf_math.grading import Grades, MathGrader, Verdict, explain, verify
-from rlinf_math.normalize import normalize
-from rlinf_math.reward import MathReward, MathRewardConfig
-from rlinf_math.task import MathTask
+from typing import TYPE_CHECKING
+
+from rlinf_core.lazy import lazy_exports
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time each name is imported on first use
+    from rlinf_math.answer import extract_answer, extract_choice, gold_answer
+    from rlinf_math.grading import Grades, MathGrader, Verdict, explain, verify
+    from rlinf_math.normalize import normalize
+    from rlinf_math.reward import MathReward, MathRewardConfig
+    from rlinf_math.task import MathTask
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "extract_answer": "rlinf_math.answer",
+    "extract_choice": "rlinf_math.answer",
+    "gold_answer": "rlinf_math.answer",
+    "Grades": "rlinf_math.grading",
+    "MathGrader": "rlinf_math.grading",
+    "Verdict": "rlinf_math.grading",
+    "explain": "rlinf_math.grading",
+    "verify": "rlinf_math.grading",
+    "normalize": "rlinf_math.normalize",
+    "MathReward": "rlinf_math.reward",
+    "MathRewardConfig": "rlinf_math.reward",
+    "MathTask": "rlinf_math.task",
+})
 
 __version__ = "0.1.0"
 

@@ -1,21 +1,20 @@
-"""rlinf entry point of rlinf-math: the ``math`` task, the ``math`` reward, ``rlinf reward check``, ``rlinf eval`` and ``rlinf benchmark convert``."""
+"""rlinf entry point of rlinf-math: the ``math`` task and reward (by reference: imported when a run uses
+them), ``rlinf reward check``, ``rlinf eval`` and ``rlinf benchmark convert``."""
 
-from typing import Any, Callable
+from typing import Any
 
 from rlinf_core import hookimpl
-
-from rlinf_math.reward import MathReward
-from rlinf_math.task import MathTask
+from rlinf_core.hookspecs import Register
 
 
 @hookimpl
-def register_tasks(register: Callable[[str, type], None]) -> None:
-    register("math", MathTask)
+def register_tasks(register: Register) -> None:
+    register("math", "rlinf_math.task:MathTask")
 
 
 @hookimpl
-def register_rewards(register: Callable[[str, type], None]) -> None:
-    register("math", MathReward)
+def register_rewards(register: Register) -> None:
+    register("math", "rlinf_math.reward:MathReward")
 
 
 @hookimpl

@@ -5,6 +5,4 @@ from rlinf_core import hookimpl
 
 @hookimpl
 def register_algorithms(register):
-    from rlinf_ppo.algorithm import PPO
-
-    register("ppo", PPO)
+    register("ppo", "rlinf_ppo.algorithm:PPO")

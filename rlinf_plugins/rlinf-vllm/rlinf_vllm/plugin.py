@@ -1,9 +1,8 @@
 """Registers the `vllm` rollout backend (vLLM itself is imported only when an engine loads)."""
 
 from rlinf_core import hookimpl
-from rlinf_vllm.rollout import VLLMRollout
 
 
 @hookimpl
 def register_rollout_backends(register):
-    register("vllm", VLLMRollout)
+    register("vllm", "rlinf_vllm.rollout:VLLMRollout")
