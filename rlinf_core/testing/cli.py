@@ -42,3 +42,33 @@ def wait_for_path(path: PathLike, proc: subprocess.Popen, timeout: float = 300) 
         if time.monotonic() > deadline:
             raise AssertionError(f"{path} did not appear within {timeout:.0f}s")
         time.sleep(0.2)
+
+
+def addition_rows(path: PathLike, n: int = 32) -> str:
+    """A training file of ``n`` chat-format additions ("What is 10 + 30?" -> "40"); returns its path."""
+    import json
+
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(n):
+            row = {"prompt": [{"role": "user", "content": f"What is {10 + i} + {30 + i}?"}], "solutions": [str(40 + 2 * i)]}
+            fh.write(json.dumps(row) + "\n")
+    return os.fspath(path)
+
+
+def short_run_overrides(checkpoint: PathLike, data: PathLike, output_dir: PathLike, max_new_tokens: int = 16) -> list:
+    """The overrides that turn a recipe into a short test run: a given checkpoint and data file, no
+    validation, nothing prepared, JSONL tracking into ``output_dir``."""
+    return [
+        f"rollout.model.model_path={os.fspath(checkpoint)}", f"data.train_data_paths=[{os.fspath(data)}]",
+        "data.val_data_paths=[]", "runner.prepare=null", f"runner.output_dir={os.fspath(output_dir)}",
+        "tracking.backends=[jsonl]", f"rollout.max_new_tokens={max_new_tokens}",
+    ]
+
+
+def metrics_by_step(output_dir: PathLike) -> Dict[int, Dict[str, Any]]:
+    """The run's ``metrics.jsonl`` rows by step, training steps only (step 0 is the first validation)."""
+    import json
+
+    with open(os.path.join(output_dir, "metrics.jsonl"), encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh if line.strip()]
+    return {r["step"]: r for r in rows if r["step"] > 0}
