@@ -2,7 +2,8 @@
 
 Built on Ray's own ``ray start`` (no scheduler of ours). Each node is a ``ray start --block``
 process started in its own session, its output in a log file and its pid in a state file
-under ``$RLINF_CACHE/cluster`` (default ``~/.cache/rlinf/cluster``). ``--block`` makes Ray
+under ``$RLINF_CACHE/cluster`` (default ``~/.cache/rlinf/cluster``), named by host so that a
+home folder shared by the machines keeps each machine to its own nodes. ``--block`` makes Ray
 tie the node's daemons to that process (and spawn a reaper), so :func:`stop_nodes` ends
 exactly the nodes ``rlinf cluster start`` made here, where Ray's ``ray stop`` would end every
 Ray process of the user on the machine (another run's embedded Ray included).
@@ -18,6 +19,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -40,6 +42,7 @@ class NodeRecord:
     address: str  # the head's HOST:PORT
     log: str
     started: float
+    host: str  # the machine it runs on: a shared home folder holds every machine's records
 
 
 @dataclass
@@ -115,7 +118,7 @@ def start_node(
 ) -> NodeRecord:
     """Start this machine's node in the background; return once Ray reports it started."""
     os.makedirs(state_dir(), exist_ok=True)
-    log = os.path.join(state_dir(), f"node-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log")
+    log = os.path.join(state_dir(), f"node-{socket.gethostname()}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log")
     with open(log, "w") as out:
         proc = subprocess.Popen(
             ray_start_args(role, port, num_cpus, num_gpus, node_ip), stdout=out, stderr=subprocess.STDOUT,
@@ -130,8 +133,8 @@ def start_node(
             raise PlacementError(f"`ray start` did not report a started node within {timeout:.0f}s (log: {log}):\n{_tail(log)}")
         time.sleep(0.2)
     address = _head_address(log, port) if role.head else str(role.address)
-    record = NodeRecord(proc.pid, "head" if role.head else "worker", address, log, time.time())
-    with open(os.path.join(state_dir(), f"{proc.pid}.json"), "w") as fh:
+    record = NodeRecord(proc.pid, "head" if role.head else "worker", address, log, time.time(), socket.gethostname())
+    with open(_record_path(proc.pid), "w") as fh:
         json.dump(asdict(record), fh)
     return record
 
@@ -188,12 +191,17 @@ def _group_members(pgid: int) -> List[str]:
     return members
 
 
+def _record_path(pid: int) -> str:
+    return os.path.join(state_dir(), f"{socket.gethostname()}-{pid}.json")
+
+
 def recorded_nodes() -> List[NodeRecord]:
-    """Nodes started here that are still running (records of finished ones are removed)."""
+    """Nodes started on this machine that are still running (records of finished ones are removed)."""
     folder = state_dir()
     records = []
+    prefix = f"{socket.gethostname()}-"
     for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
-        if not name.endswith(".json"):
+        if not (name.startswith(prefix) and name.endswith(".json")):
             continue
         path = os.path.join(folder, name)
         try:
@@ -219,7 +227,7 @@ def stop_nodes(records: Sequence[NodeRecord], grace: float = 20.0, force: bool =
     for record in records:
         if _node_processes_alive(record.pid):
             _signal(record.pid, signal.SIGKILL, group=True)
-        path = os.path.join(state_dir(), f"{record.pid}.json")
+        path = _record_path(record.pid)
         if os.path.exists(path):
             os.remove(path)
     return list(records)
