@@ -77,6 +77,13 @@ class TorchTrainBackend(TrainBackend):
         return ActorShards()
 
     # -- set-up ---------------------------------------------------------------------------
+    def __init__(self, config: TorchActorConfig, rank: int = 0, world_size: int = 1):
+        super().__init__(config, rank, world_size)
+        # load() waits until every group has started (it needs rank 0's rendezvous); importing
+        # transformers' model classes now (~7 s of CPU) overlaps that import with the other
+        # groups' start-up instead of adding it after them.
+        from transformers import AutoModelForCausalLM  # noqa: F401
+
     def load(self, setup: TrainSetup) -> None:
         c = self.config
         self.setup = setup
