@@ -7,6 +7,9 @@
 - :mod:`rlinf_core.testing.batches`, :mod:`~rlinf_core.testing.rollouts`,
   :mod:`~rlinf_core.testing.groups`: random trajectory batches for train backends, a request
   and the trainer's log-probs for rollout backends, a loaded group of actor ranks on real Ray.
+- :mod:`rlinf_core.testing.cli`: the ``rlinf`` CLI in a subprocess (``run_cli``, ``start_cli``,
+  ``wait_for_path``) and a short test run's data and overrides (``addition_rows``,
+  ``short_run_overrides``, ``metrics_by_step``).
 - :mod:`rlinf_core.testing.fixtures`: a pytest plugin (``pytest_plugins =
   ["rlinf_core.testing.fixtures"]`` in your root ``conftest.py``) with ``tiny_tokenizer``,
   ``tiny_checkpoint``, ``rlinf_registry`` and ``rlinf_cache``.
@@ -15,22 +18,7 @@ The built-in plugins (grpo, hf, torch, math, math-tiny's sft) pass the same suit
 (``tests/test_contracts.py``), and so do the packages ``rlinf new-task`` writes.
 """
 
-from rlinf_core.testing.contracts import (
-    DEFAULT_REWARD_SAMPLES,
-    ContractViolation,
-    check_algorithm,
-    check_reward,
-    check_rollout_backend,
-    check_task,
-    check_train_backend,
-)
+from rlinf_core.testing import contracts
+from rlinf_core.testing.contracts import *  # noqa: F401,F403 (the contract suite's public names)
 
-__all__ = [
-    "DEFAULT_REWARD_SAMPLES",
-    "ContractViolation",
-    "check_algorithm",
-    "check_reward",
-    "check_rollout_backend",
-    "check_task",
-    "check_train_backend",
-]
+__all__ = list(contracts.__all__)
