@@ -10,10 +10,11 @@ from typing import Optional, Tuple
 
 import click
 
+from rlinf_math.cli import CONTEXT
 from rlinf_math.prompts import FORMATS
 
 
-@click.command("eval", context_settings={"help_option_names": ["-h", "--help"]})
+@click.command("eval", context_settings=CONTEXT)
 @click.option(
     "--model", "model_path", required=True,
     help="Hugging Face checkpoint folder, or a run's checkpoint (<output_dir>/checkpoints/best or .../step_000080).",
@@ -87,12 +88,12 @@ def eval_command(
         click.echo(f"per-problem results and summaries: {output_dir}")
 
 
-@click.group("benchmark", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("benchmark", context_settings=CONTEXT)
 def benchmark() -> None:
     """Benchmark files for `rlinf eval` and data.val_data_paths."""
 
 
-@benchmark.command("convert", context_settings={"help_option_names": ["-h", "--help"]})
+@benchmark.command("convert", context_settings=CONTEXT)
 @click.argument("source", type=click.Path(dir_okay=False))
 @click.argument("output", type=click.Path(dir_okay=False))
 @click.option("--problem", "problem_field", required=True, help="Field holding the problem (or question).")
