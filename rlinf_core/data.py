@@ -9,7 +9,7 @@ is plain data (tensors, ints, strings): it serialises without pickling any code.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Optional, Sequence, Tuple
 
 if TYPE_CHECKING:
     import torch
@@ -265,17 +265,23 @@ class PartShape:
     response_lengths: "torch.Tensor"
     prompt_lengths: "torch.Tensor"
     truncated: "torch.Tensor"
+    # What the engine measured of the call that made the part (RolloutBackend.last_generate_costs);
+    # a selection or concatenation of rows is no call, so it has none.
+    engine_costs: Dict[str, float] = field(default_factory=dict)
+
+    ROW_FIELDS: ClassVar[Tuple[str, ...]] = ("group_ids", "response_lengths", "prompt_lengths", "truncated")
 
     def __len__(self) -> int:
         return int(self.group_ids.numel())
 
     @classmethod
-    def of(cls, batch: "TrajectoryBatch") -> "PartShape":
+    def of(cls, batch: "TrajectoryBatch", engine_costs: Optional[Dict[str, float]] = None) -> "PartShape":
         return cls(
             group_ids=batch.group_ids.clone(),
             response_lengths=batch.response_ids.lengths.clone(),
             prompt_lengths=batch.prompt_ids.lengths.clone(),
             truncated=batch.truncated.clone(),
+            engine_costs=dict(engine_costs or {}),
         )
 
 
@@ -300,7 +306,7 @@ class ScoredRows:
         import torch
 
         idx = torch.as_tensor(list(indices), dtype=torch.long)
-        shape = PartShape(**{f.name: getattr(self.shape, f.name)[idx] for f in fields(PartShape)})
+        shape = PartShape(**{f: getattr(self.shape, f)[idx] for f in PartShape.ROW_FIELDS})
         return ScoredRows(shape, self.rewards[idx], {k: v[idx] for k, v in self.reward_components.items()})
 
     @staticmethod
@@ -312,7 +318,7 @@ class ScoredRows:
         for p in parts[1:]:
             if set(p.reward_components) != keys:
                 raise ValueError(f"reward components differ between parts: {sorted(keys)} vs {sorted(p.reward_components)}")
-        shape = PartShape(**{f.name: torch.cat([getattr(p.shape, f.name) for p in parts]) for f in fields(PartShape)})
+        shape = PartShape(**{f: torch.cat([getattr(p.shape, f) for p in parts]) for f in PartShape.ROW_FIELDS})
         return ScoredRows(
             shape=shape,
             rewards=torch.cat([p.rewards for p in parts]),

@@ -55,7 +55,7 @@ class RolloutWorker(Worker):
             raise RuntimeError(
                 f"rollout backend '{type(self.backend).__name__}' did not decode response_texts for every response"
             )
-        return part, PartShape.of(part)
+        return part, PartShape.of(part, self.backend.last_generate_costs())
 
     def update_weights(self, state_dict: Dict[str, Any]) -> None:
         self.backend.update_weights(state_dict)

@@ -33,6 +33,7 @@ from rlinf_core.flow.assembly import group_numbers
 from rlinf_core.flow.metrics import merge_rewards, rollout_metrics, scored_tensors
 from rlinf_core.flow.streaming import part_sizes
 from rlinf_core.interfaces.task import Example
+from rlinf_core.plan.decode_cost import ENGINE_COST_KEY, METRIC as DECODE_SHARE_METRIC
 
 
 def chunks(items: List[Any], n: int) -> List[List[Any]]:
@@ -213,8 +214,12 @@ def sample_step(
 def _generated_metrics(batch_rows: ScoredRows, scored: List[ScoredRows]) -> Dict[str, float]:
     """What the rollout and reward worked on (rejected groups included) and the tokens the actor trains on."""
     generated = ScoredRows.cat(scored)
-    return {
+    metrics = {
         "rollout/generated_responses": float(len(generated)),
         "rollout/generated_tokens": float(generated.shape.response_lengths.sum()),
         "train/tokens": float(batch_rows.shape.response_lengths.sum() + batch_rows.shape.prompt_lengths.sum()),
     }
+    shares = [p.shape.engine_costs[ENGINE_COST_KEY] for p in scored if ENGINE_COST_KEY in p.shape.engine_costs]
+    if shares:  # the mean over the calls of engines that time their decode steps (the planner's input)
+        metrics[DECODE_SHARE_METRIC] = sum(shares) / len(shares)
+    return metrics

@@ -50,6 +50,13 @@ class RolloutBackend(ABC):
     def update_weights(self, state_dict: Dict[str, "torch.Tensor"]) -> None:
         """Replace the policy weights (Hugging Face parameter names) with the trainer's."""
 
+    def last_generate_costs(self) -> Dict[str, float]:
+        """What the engine measured of its last :meth:`generate` call, for the run's cost
+        profile (default: nothing). Known key: ``decode_fixed_share``, the share of the call's
+        time that would not shrink with fewer rows (see :mod:`rlinf_core.plan.decode_cost`);
+        the planner predicts rollouts split over ranks or streamed parts from it."""
+        return {}
+
     def offload(self) -> None:
         """Release memory while the actor trains on the same devices (``runner.offload_between_phases``):
         KV caches and the weights may go (default: nothing). The flow always calls

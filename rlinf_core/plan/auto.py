@@ -111,16 +111,19 @@ class Ranking:
 
 def ranked_fits(cfg: Any, profiles: List[Profile], memory_mb: Optional[float] = None) -> Ranking:
     """The candidates that fit ``cfg`` (sizes, streaming, memory) ranked by predicted step time.
-    Streamed candidates are ranked only from streamed runs' profiles, in their part size."""
+    Streamed candidates are ranked from streamed runs' profiles, in their part size, or else
+    (in two parts per rollout rank) from profiles whose rollout measured its fixed share."""
 
     devices = node_devices(cfg)
     streamed = [p for p in profiles if p.groups_per_part > 0]
-    groups = streamed[0].groups_per_part if streamed else 0
     model = CostModel([p for p in profiles if not p.groups_per_part] or profiles)
+    groups = streamed[0].groups_per_part if streamed else 0
+    if not streamed and model.fixed_share > 0:  # the split's cost is known: try two parts per rollout rank
+        groups = max(1, cfg.data.rollout_batch_size // (2 * max(1, devices // 2)))
     notes = list(model.notes)
-    if not streamed:
-        notes.append("streamed placements (runner.groups_per_part) are ranked only from a streamed run's profile: "
-                     "a part's rollout costs more than its share of one call over the whole batch")
+    if not groups:
+        notes.append("streamed placements (runner.groups_per_part) are ranked only from a streamed run's profile "
+                     "or one whose rollout engine measured its fixed share")
     skip = misfits(cfg, devices, groups)
     ranked = [(c, p) for c, p in rank_candidates(model, devices, cfg.data.rollout_batch_size, groups,
                                                  cfg.cluster.num_nodes, CostModel(streamed) if streamed else None)

@@ -108,10 +108,12 @@ def rank_candidates(model: CostModel, devices: int, prompts_per_step: int = 0, s
                     nodes: int = 1, stream_model: Optional[CostModel] = None) -> List[Tuple[Candidate, Prediction]]:
     """Every candidate with its prediction, fastest first. Streamed candidates (parts of
     ``stream_groups`` groups; their count per rollout rank follows from ``prompts_per_step``)
-    are predicted from ``stream_model``, profiles of streamed runs: a part's rollout call costs
-    more than its share of one call over the whole batch, which unstreamed profiles cannot show."""
+    are predicted from ``stream_model``, profiles of streamed runs, when given, else from
+    ``model`` if its rollout measured its fixed share (a part's call costs more than its share
+    of one call over the whole batch); without either they are left out."""
     scored = []
-    for cand in candidates(devices, stream_groups if stream_model is not None else 0, nodes):
+    can_stream = stream_model is not None or model.fixed_share > 0
+    for cand in candidates(devices, stream_groups if can_stream else 0, nodes):
         lay = layouts_of(cand, devices, nodes)
         shares = bool(set(lay["rollout"].devices) & set(lay["actor"].devices))
         parts = len(part_sizes(prompts_per_step // lay["rollout"].ranks, cand.groups_per_part)) if prompts_per_step else 1

@@ -7,7 +7,9 @@ that with ``runner.max_staleness`` the batch sampled during step t and trained i
 still pairs its time with its work):
 
 - rollout: seconds of ``generate_part`` per generated token and per prompt group, the
-  response-length statistics;
+  response-length statistics, the calls per step and, from engines that time their decode
+  steps, the share of a call that would not shrink with fewer rows
+  (:mod:`rlinf_core.plan.decode_cost`);
 - reward: seconds of ``score_part`` per response;
 - actor: seconds of ``train_on`` per trained token (prompt + response; forward, backward and
   optimizer together: the backend's inner split is not visible from outside);
@@ -30,6 +32,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from rlinf_core.errors import ConfigError
 from rlinf_core.flow.timeline import Span, busy_seconds, read_spans
+from rlinf_core.plan.decode_cost import METRIC as DECODE_SHARE
 
 PROFILE_FILE = "profile.json"
 PHASES = {"rollout": ("generate_part",), "reward": ("score_part",),
@@ -48,6 +51,10 @@ class ComponentProfile:
     units_per_step: float  # median, all ranks together
     seconds_per_step: float  # median wall time of the phase (the slowest rank)
     peak_mb: float = 0.0
+    # rollout only: the share of a call's time that does not shrink with its rows (0: not measured;
+    # rlinf_core.plan.decode_cost).
+    fixed_share: float = 0.0
+    calls_per_step: float = 1.0  # the phase's calls per step, all ranks together
 
 
 @dataclass
@@ -124,10 +131,11 @@ def _component(spans: List[Span], history: List[Dict[str, float]], name: str, un
     rank_busy = sum(sum(b.values()) for b in busy.values())
     per_unit = rank_busy / total_units if total_units else 0.0  # one rank's seconds per unit of its share
     peak = max((float(h.get(f"memory/{name}_peak_mb", 0.0)) for h in history), default=0.0)
+    calls = [sum(1 for s in spans if s.component == name and s.what in PHASES[name] and s.step == st) for st in steps]
     return ComponentProfile(
         ranks=ranks, threads=placed["threads"], devices=placed["devices"], unit=unit, per_unit_s=per_unit,
         units_per_step=_median(units), seconds_per_step=_median([max(b.values(), default=0.0) for b in busy.values()]),
-        peak_mb=peak,
+        peak_mb=peak, calls_per_step=max(1.0, _median([float(c) for c in calls])),
     )
 
 
@@ -148,6 +156,7 @@ def build_profile(spans: List[Span], history: List[Dict[str, Any]], placement: A
         "reward": _component(spans, rows, "reward", "rollout/generated_responses", "response", placed, steps),
         "actor": _component(spans, rows, "actor", "train/tokens", "trained token", placed, steps),
     }
+    comps["rollout"].fixed_share = _median([float(h[DECODE_SHARE]) for h in rows if DECODE_SHARE in h])
     offload = _median([sum(s.end - s.start for s in spans if s.step == st and s.what in ("offload", "onload"))
                        for st in steps])
     step_s, sync_s = _median([h["time/step"] for h in rows]), _median([h.get("time/sync", 0.0) for h in rows])

@@ -2,9 +2,13 @@
 
 A small event model of one steady-state step of the flow (:mod:`rlinf_core.flow.step`):
 
-- **Phase durations.** rollout = generated tokens x seconds per token on one rank / rollout
-  ranks; actor = trained tokens x seconds per token / actor ranks; the reward's tail, the
-  weight sync, offload/onload and the driver's own share are taken as measured.
+- **Phase durations.** rollout: one whole-batch call costs generated tokens x seconds per
+  token; a call of a k-th of the batch (over R ranks, or in P streamed parts) costs
+  ``f + (1 - f) / k`` of it, f the share of a call that does not shrink with its rows, as the
+  engine measured it (:mod:`rlinf_core.plan.decode_cost`; 0 when it did not, which makes
+  splits too cheap on CPU); so a rank's step is ``whole x (P f + (1 - f) / R)``. Actor =
+  trained tokens x seconds per token / actor ranks; the reward's tail, the weight sync,
+  offload/onload and the driver's own share are taken as measured.
 - **Threads.** A rank's seconds per unit scale with its thread count as measured: given
   profiles at two or more thread counts, between the nearest two in log-log (a power law,
   fitted per component); given one, by ``(t0 / t) ** alpha`` with ``alpha``
@@ -74,10 +78,23 @@ class CostModel:
             for p in self.profiles:
                 c: Optional[ComponentProfile] = p.components.get(name)
                 if c is not None and c.per_unit_s > 0:
-                    by_threads.setdefault(c.threads, []).append(c.per_unit_s)
+                    by_threads.setdefault(c.threads, []).append(c.per_unit_s / _split_factor(c))
             self.points[name] = sorted((t, sum(v) / len(v)) for t, v in by_threads.items())
             if len(self.points[name]) == 1:
                 self.notes.append(f"{name}: profiled at one thread count; other counts scale by (t0/t)^{alpha} (assumed)")
+        shares = [p.components["rollout"].fixed_share for p in self.profiles
+                  if "rollout" in p.components and p.components["rollout"].fixed_share > 0]
+        self.fixed_share = sum(shares) / len(shares) if shares else 0.0
+        if not shares:
+            self.notes.append("rollout: its engine did not time its decode steps; a batch split over ranks or "
+                              "parts is predicted to cost its share of one call (too fast on CPU)")
+
+    def rollout_seconds(self, lay: "Layout", parts: int = 1) -> float:
+        """One rollout rank's seconds per step, ``parts`` calls of its share of the batch: a call
+        of a k-th of the batch costs ``f + (1 - f) / k`` of one whole-batch call (f: the fixed share)."""
+        whole = self.work("rollout") * self.per_unit("rollout", lay.threads)
+        f = self.fixed_share
+        return whole * (parts * f + (1 - f) / lay.ranks)
 
     def per_unit(self, name: str, threads: int) -> float:
         pts = self.points.get(name) or []
@@ -103,6 +120,12 @@ class CostModel:
 
     def work(self, name: str) -> float:
         return sum(p.components[name].units_per_step for p in self.profiles) / len(self.profiles)
+
+
+def _split_factor(c: ComponentProfile) -> float:
+    """The profiled run's rank-busy time over one whole-batch call's: its ``calls_per_step``
+    calls each paid the fixed share again (1 without a fixed share)."""
+    return c.calls_per_step * c.fixed_share + 1 - c.fixed_share
 
 
 def _device_slowdown(layouts: Dict[str, Layout], active: Sequence[str]) -> Dict[str, float]:
@@ -146,7 +169,7 @@ def pipeline_end(arrivals: Sequence[float], works: Sequence[float]) -> float:
 def predict(model: CostModel, layouts: Dict[str, Layout], max_staleness: int, offload: bool, parts: int = 1) -> Prediction:
     """The predicted steady-state step time of one candidate placement (see the module docstring);
     ``parts``: the parts each rollout rank streams into the actor (``runner.groups_per_part``)."""
-    rollout = model.work("rollout") * model.per_unit("rollout", layouts["rollout"].threads) / layouts["rollout"].ranks
+    rollout = model.rollout_seconds(layouts["rollout"], parts)
     train = model.work("actor") * model.per_unit("actor", layouts["actor"].threads) / layouts["actor"].ranks
     reward = model.mean("reward_tail_s")
     sync, driver = model.mean("sync_s"), model.mean("driver_s", only_synchronous=True)

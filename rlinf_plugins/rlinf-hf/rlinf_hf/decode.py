@@ -19,12 +19,13 @@ engines give different samples for the same seed. Greedy decoding (temperature 0
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 
 from rlinf_core import distinct_rows, left_pad
 from rlinf_core.models import kv_cache_keyword
+from rlinf_core.plan.decode_cost import DecodeSteps
 
 
 def preallocated_cache(num_layers: int, capacity: int):
@@ -129,11 +130,14 @@ def decode(
     eos_ids: Sequence[int],
     pad_id: int,
     device: torch.device,
+    steps: Optional[DecodeSteps] = None,
 ) -> Decoded:
     """Sample one response per prompt (left-padded batch); rows leave the batch at EOS.
 
     Identical prompts (GRPO's G samples of one prompt) are prefilled once: the distinct
     prompts' KV cache and last logits are then copied to every row that shares them.
+    ``steps``, when given, records each decode step's live rows and seconds (CPU only: on a GPU
+    the kernels run asynchronously, so per-step wall times would need a synchronisation).
     """
     n = len(prompts)
     rows = distinct_rows(prompts)
@@ -158,6 +162,8 @@ def decode(
     logps = torch.zeros((n, max_new_tokens), dtype=torch.float32, device=device)
     lengths = torch.full((n,), max_new_tokens, dtype=torch.long, device=device)
     ended = torch.zeros(n, dtype=torch.bool, device=device)
+    if steps is not None:
+        steps.start()
     for t in range(max_new_tokens):
         token, logp = _pick(logits, temperature, top_k, top_p)
         tokens[live, t] = token
@@ -178,6 +184,8 @@ def decode(
         out = model(input_ids=token[:, None], attention_mask=mask, position_ids=next_pos, **cache_kw)
         logits = out.logits[:, -1]
         next_pos = next_pos + 1
+        if steps is not None:
+            steps.step(int(token.shape[0]))
     tokens, logps, lengths, ended = tokens.cpu(), logps.cpu(), lengths.cpu(), ended.cpu()
     return Decoded(
         responses=[tokens[i, : lengths[i]] for i in range(n)],

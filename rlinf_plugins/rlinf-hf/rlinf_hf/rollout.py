@@ -17,11 +17,13 @@ against).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 import torch
 
+from rlinf_core.plan.decode_cost import ENGINE_COST_KEY, DecodeSteps, fixed_share
 from rlinf_core.plan.memory import MemoryEstimate, ModelShape, rollout_memory
 from rlinf_core import RolloutBackend, RolloutRequest, SamplingParams, TrajectoryBatch, left_pad
 from rlinf_core.config import RolloutConfig, doc
@@ -92,20 +94,30 @@ class HFRollout(RolloutBackend):
         responses: List[torch.Tensor] = []
         logprobs: List[torch.Tensor] = []
         truncated: List[bool] = []
+        timed = c.engine == "compact" and self.device.type == "cpu"
+        loops: List[DecodeSteps] = []
+        began = time.perf_counter()
         for start in range(0, len(prompts), c.generation_batch_size):
-            r, lp, t = self._generate_chunk(prompts[start : start + c.generation_batch_size], kwargs)
+            steps = DecodeSteps() if timed else None
+            loops += [steps] if steps is not None else []
+            r, lp, t = self._generate_chunk(prompts[start : start + c.generation_batch_size], kwargs, steps)
             responses += r
             logprobs += lp
             truncated += t
+        share = fixed_share(loops, time.perf_counter() - began)
+        self._last_costs = {} if share is None else {ENGINE_COST_KEY: share}
         texts = self.tokenizer.batch_decode(responses, skip_special_tokens=True)
         return TrajectoryBatch.from_samples(request, prompts, responses, logprobs, truncated, texts)
 
-    def _generate_chunk(self, prompts: List[torch.Tensor], kwargs: Dict[str, Any]):
+    def last_generate_costs(self) -> Dict[str, float]:
+        return dict(getattr(self, "_last_costs", {}))
+
+    def _generate_chunk(self, prompts: List[torch.Tensor], kwargs: Dict[str, Any], steps: Optional[DecodeSteps]):
         if self.config.engine == "compact":
             d = decode(
                 self.model, prompts, temperature=kwargs.get("temperature", 0.0) if kwargs["do_sample"] else 0.0,
                 top_k=kwargs.get("top_k", 0), top_p=kwargs.get("top_p", 1.0), max_new_tokens=kwargs["max_new_tokens"],
-                eos_ids=self.eos_ids, pad_id=self.pad_id, device=self.device,
+                eos_ids=self.eos_ids, pad_id=self.pad_id, device=self.device, steps=steps,
             )
             return d.responses, d.logprobs, d.truncated
         input_ids, attention = left_pad(prompts, self.pad_id)

@@ -118,3 +118,15 @@ def test_offload_returns_the_weights_memory_and_the_synced_weights_restore_the_s
     again = backend.generate(request(backend))
     assert torch.equal(again.response_ids.values, expected.response_ids.values)
     assert torch.equal(again.response_logprobs.values, expected.response_logprobs.values)
+
+
+def test_the_compact_loop_reports_its_fixed_share_when_rows_finish_early(make_rollout):
+    backend = make_rollout()
+    batch = backend.generate(request(backend, group=8, seed=5))
+    lengths = batch.response_ids.lengths
+    assert int(lengths.min()) < int(lengths.max())  # rows left the batch at different steps: a share is fittable
+    costs = backend.last_generate_costs()
+    assert set(costs) == {"decode_fixed_share"} and 0.0 <= costs["decode_fixed_share"] <= 1.0
+    reference = make_rollout(engine="generate")
+    reference.generate(request(reference, group=8, seed=5))
+    assert reference.last_generate_costs() == {}  # transformers' loop is not timed
