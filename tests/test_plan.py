@@ -202,3 +202,22 @@ def test_candidates_on_two_nodes_and_memory_per_node(model):
     # A node holds one rank of each component (2800 MB), or the rollout and reward (1300) / the actor (1500).
     assert ranked["collocated on 2 nodes"].memory_mb == 2800.0
     assert ranked["disaggregated 1+1 nodes"].memory_mb == 1500.0
+
+
+def test_an_overlapped_profile_gives_each_component_its_co_run_factor(model):
+    # Beside each other on cores 0 and 1 (staleness 1), the rollout ran 5% and the actor 20%
+    # slower per unit than alone at one thread (0.01 and 0.02 s a token).
+    overlapped = profile(1, 0.0105, 0.024, staleness=1)
+    overlapped.components["actor"].devices = [1]
+    both = CostModel([*model.profiles, overlapped])
+    assert both.co_run == pytest.approx({"rollout": 1.05, "actor": 1.2})
+    assert both.per_unit("actor", 1) == pytest.approx(0.02)  # solo costs come from the solo runs only
+    assert model.co_run == {"rollout": 1.0, "actor": 1.0} and any("no overlapped run" in n for n in model.notes)
+    split = {"rollout": lay(1, 1, [0]), "reward": lay(1, 1, [0]), "actor": lay(1, 1, [1])}
+    # Both slowed while both run: the rollout's 10.1 s end at 10.605 s; the actor has done
+    # 10.605 / 1.2 of its 10 s and finishes the rest alone.
+    assert predict(both, split, 1, offload=False).step_s == pytest.approx(10.605 + (10 - 10.605 / 1.2) + 0.25)
+    # Synchronous but two ranks of each component at once: each phase pays its factor.
+    two_ranks = {"rollout": lay(2, 1, [0, 1]), "reward": lay(2, 1, [0, 1]), "actor": lay(2, 1, [0, 1])}
+    assert predict(both, two_ranks, 0, offload=False).step_s == pytest.approx(5 * 1.05 + 0.1 + 5 * 1.2 + 0.25)
+    assert predict(both, split, 0, offload=False).step_s == pytest.approx(10 + 0.1 + 10 + 0.25)  # one at a time

@@ -23,8 +23,9 @@ from rlinf_core.plan.simulate import Prediction
 
 
 def profile_recipe(recipe: str, overrides: Tuple[str, ...], devices: int, steps: int, workdir: str) -> List[Profile]:
-    """Profile the recipe for ``steps`` steps in two placements (one thread count each side), on
-    this machine as one node (a rank's costs do not depend on the other nodes)."""
+    """Profile the recipe for ``steps`` steps on this machine as one node (a rank's costs do not
+    depend on the other nodes): collocated and disaggregated, for the costs at two thread counts,
+    and disaggregated with staleness 1, for what the rollout and the actor cost beside each other."""
     from rlinf_core.config import load_config
     from rlinf_core.runner import run_from_config
 
@@ -32,7 +33,7 @@ def profile_recipe(recipe: str, overrides: Tuple[str, ...], devices: int, steps:
     half = max(1, devices // 2)
     chosen = [every["collocated"]]
     if devices > 1:
-        chosen.append(every[f"disaggregated {half}+{devices - half}"])
+        chosen += [every[f"disaggregated {half}+{devices - half}"], every[f"disaggregated {half}+{devices - half}, staleness 1"]]
     profiles = []
     for cand in chosen:
         out = os.path.join(workdir, cand.label.replace(" ", "_").replace(",", ""))

@@ -19,7 +19,13 @@ A small event model of one steady-state step of the flow (:mod:`rlinf_core.flow.
   ``r + (P - 1) max(r, a) + a`` with r and a the rollout's (with scoring) and the actor's
   time per part.
   ``max_staleness >= 1``: the next batch's rollout (and scoring) overlaps this step's
-  training. Components that share a device then share its time: every thread on a device
+  training.
+- **Co-running.** Two computations on different cores of one node share its memory system: a
+  rank runs slower while another computes beside it than alone. The factor per component is
+  measured by a profiled run that overlaps them (``max_staleness: 1``, rollout and actor on
+  devices of their own) against the solo runs, and charged whenever a phase runs beside
+  another: overlapped phases, streamed pipelines, and a component's several ranks at once
+  (without such a profile: 1, with a note). Components that share a device then share its time: every thread on a device
   gets ``1 / (threads on it)``; a rank runs at the pace of its slowest thread. When one
   overlapping phase ends, the other continues at full speed.
 
@@ -28,8 +34,10 @@ A small event model of one steady-state step of the flow (:mod:`rlinf_core.flow.
   memory counts shared libraries in every process, so this errs on the safe side.
 
 Assumptions (stated, not measured): DDP communication and Ray scheduling costs are inside the
-measured driver and sync shares; a phase's cost is linear in its work; memory bandwidth is not
-shared between components beyond the time slicing above. The at-scale figures in docs use the
+measured driver and sync shares; a phase's cost is linear in its work; one co-run factor per
+component whatever runs beside it (measured beside the other component, applied also beside
+its own ranks); threads oversubscribing a device share its time fairly (PyTorch's spinning
+thread pools do worse: the hybrid candidate runs slower than predicted). The at-scale figures in docs use the
 same model with an assumed cost table instead of a measured profile.
 """
 
@@ -72,10 +80,13 @@ class CostModel:
         self.profiles = list(profiles)
         self.alpha = alpha
         self.notes: List[str] = []
+        # Per-unit costs come from runs whose phases ran alone (synchronous, unstreamed); the
+        # overlapped runs give the co-run factors.
+        solo = [p for p in self.profiles if _solo(p)] or self.profiles
         self.points: Dict[str, List[Tuple[int, float]]] = {}
         for name in ("rollout", "reward", "actor"):
             by_threads: Dict[int, List[float]] = {}
-            for p in self.profiles:
+            for p in solo:
                 c: Optional[ComponentProfile] = p.components.get(name)
                 if c is not None and c.per_unit_s > 0:
                     by_threads.setdefault(c.threads, []).append(c.per_unit_s / _split_factor(c))
@@ -88,6 +99,27 @@ class CostModel:
         if not shares:
             self.notes.append("rollout: its engine did not time its decode steps; a batch split over ranks or "
                               "parts is predicted to cost its share of one call (too fast on CPU)")
+        self.co_run = {name: self._co_run_factor(name) for name in ("rollout", "actor")}
+
+    def _co_run_factor(self, name: str) -> float:
+        """How much slower ``name``'s rank ran while another component computed on the node's other
+        devices than alone (>= 1): measured per unit in overlapped runs (``max_staleness`` >= 1,
+        rollout and actor on devices of their own) against the solo cost at the same threads; 1,
+        with a note, without such a run. Averaged over the phase, part of which may run alone."""
+        ratios = []
+        for p in self.profiles:
+            c = p.components.get(name)
+            if _solo(p) or c is None or c.per_unit_s <= 0 or not _separate(p):
+                continue
+            solo = self.per_unit(name, c.threads)
+            if solo > 0:
+                ratios.append(c.per_unit_s / _split_factor(c) / solo)
+        if not ratios:
+            if name == "actor":
+                self.notes.append("no overlapped run profiled: phases that share the node's memory with another "
+                                  "busy core are charged nothing for it (too fast on CPU)")
+            return 1.0
+        return max(1.0, sum(ratios) / len(ratios))
 
     def rollout_seconds(self, lay: "Layout", parts: int = 1) -> float:
         """One rollout rank's seconds per step, ``parts`` calls of its share of the batch: a call
@@ -120,6 +152,16 @@ class CostModel:
 
     def work(self, name: str) -> float:
         return sum(p.components[name].units_per_step for p in self.profiles) / len(self.profiles)
+
+
+def _solo(p: Profile) -> bool:
+    """A run whose phases took turns: its costs are each phase's alone."""
+    return p.max_staleness == 0 and not p.groups_per_part
+
+
+def _separate(p: Profile) -> bool:
+    r, a = p.components.get("rollout"), p.components.get("actor")
+    return r is not None and a is not None and not set(r.devices) & set(a.devices)
 
 
 def _split_factor(c: ComponentProfile) -> float:
@@ -179,14 +221,19 @@ def predict(model: CostModel, layouts: Dict[str, Layout], max_staleness: int, of
     if max_staleness == 0 and parts > 1 and separate:
         # A two-stage pipeline over equal parts: the actor trains part i while the rollout
         # generates part i + 1; the slower stage sets the pace.
-        per_rollout, per_train = (rollout + reward) / parts, train / parts
+        per_rollout = (rollout * model.co_run["rollout"] + reward) / parts
+        per_train = train * model.co_run["actor"] / parts
         step = pipeline_end([per_rollout * (i + 1) for i in range(parts)], [per_train] * parts) + sync + driver
         bottleneck = "actor" if per_train >= per_rollout else "rollout"
     elif max_staleness == 0:
+        # A component's ranks compute at once on the node's devices: each pays the co-run factor.
+        rollout *= model.co_run["rollout"] if layouts["rollout"].ranks > 1 else 1.0
+        train *= model.co_run["actor"] if layouts["actor"].ranks > 1 else 1.0
         step = rollout + reward + train + sync + driver + offload_s
         bottleneck = max(("rollout", "actor"), key=lambda k: phases[k])
     else:
         slow = _device_slowdown(layouts, ["rollout", "actor"])
+        slow = {k: v * model.co_run[k] for k, v in slow.items()}
         step = _overlap(rollout + reward, train, slow["rollout"], slow["actor"]) + sync + driver
         bottleneck = "actor" if train * slow["actor"] >= (rollout + reward) * slow["rollout"] else "rollout"
     per_node: Dict[int, float] = {}
