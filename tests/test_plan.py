@@ -221,3 +221,7 @@ def test_an_overlapped_profile_gives_each_component_its_co_run_factor(model):
     two_ranks = {"rollout": lay(2, 1, [0, 1]), "reward": lay(2, 1, [0, 1]), "actor": lay(2, 1, [0, 1])}
     assert predict(both, two_ranks, 0, offload=False).step_s == pytest.approx(5 * 1.05 + 0.1 + 5 * 1.2 + 0.25)
     assert predict(both, split, 0, offload=False).step_s == pytest.approx(10 + 0.1 + 10 + 0.25)  # one at a time
+    # Streamed in 4 parts: generation 2.525 s a part, 1.05x after the first; training 2.5 s a part,
+    # 1.2x (3 s) but the last: the actor waits for nothing after the first part and ends at
+    # 2.525 + 3 + 3 + 3 + 2.5.
+    assert predict(both, split, 0, offload=False, parts=4).step_s == pytest.approx(2.525 + 3 * 3 + 2.5 + 0.25)

@@ -24,8 +24,8 @@ A small event model of one steady-state step of the flow (:mod:`rlinf_core.flow.
   rank runs slower while another computes beside it than alone. The factor per component is
   measured by a profiled run that overlaps them (``max_staleness: 1``, rollout and actor on
   devices of their own) against the solo runs, and charged whenever a phase runs beside
-  another: overlapped phases, streamed pipelines, and a component's several ranks at once
-  (without such a profile: 1, with a note). Components that share a device then share its time: every thread on a device
+  another: overlapped phases, a streamed pipeline's parts but its first generation and last
+  training, and a component's several ranks at once (without such a profile: 1, with a note). Components that share a device then share its time: every thread on a device
   gets ``1 / (threads on it)``; a rank runs at the pace of its slowest thread. When one
   overlapping phase ends, the other continues at full speed.
 
@@ -93,7 +93,9 @@ class CostModel:
             self.points[name] = sorted((t, sum(v) / len(v)) for t, v in by_threads.items())
             if len(self.points[name]) == 1:
                 self.notes.append(f"{name}: profiled at one thread count; other counts scale by (t0/t)^{alpha} (assumed)")
-        shares = [p.components["rollout"].fixed_share for p in self.profiles
+        # From the solo runs too: beside another computation the per-row work slows and the
+        # fitted share drops (small workload: 0.17 overlapped, 0.29-0.33 alone).
+        shares = [p.components["rollout"].fixed_share for p in solo
                   if "rollout" in p.components and p.components["rollout"].fixed_share > 0]
         self.fixed_share = sum(shares) / len(shares) if shares else 0.0
         if not shares:
@@ -221,9 +223,13 @@ def predict(model: CostModel, layouts: Dict[str, Layout], max_staleness: int, of
     if max_staleness == 0 and parts > 1 and separate:
         # A two-stage pipeline over equal parts: the actor trains part i while the rollout
         # generates part i + 1; the slower stage sets the pace.
-        per_rollout = (rollout * model.co_run["rollout"] + reward) / parts
-        per_train = train * model.co_run["actor"] / parts
-        step = pipeline_end([per_rollout * (i + 1) for i in range(parts)], [per_train] * parts) + sync + driver
+        # Co-running is charged where the stages overlap: the first part's generation and the
+        # last part's training run alone.
+        per_rollout, per_train = (rollout + reward) / parts, train / parts
+        gen = [per_rollout * (1.0 if i == 0 else model.co_run["rollout"]) for i in range(parts)]
+        arrivals = [sum(gen[: i + 1]) for i in range(parts)]
+        works = [per_train * (model.co_run["actor"] if i < parts - 1 else 1.0) for i in range(parts)]
+        step = pipeline_end(arrivals, works) + sync + driver
         bottleneck = "actor" if per_train >= per_rollout else "rollout"
     elif max_staleness == 0:
         # A component's ranks compute at once on the node's devices: each pays the co-run factor.
