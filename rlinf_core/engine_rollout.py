@@ -67,6 +67,17 @@ def import_engine(module: str, install_hint: str) -> Any:
         raise ConfigError(f"{install_hint} ({exc})") from exc
 
 
+def started_or_config_error(engine: str, config: "RolloutConfig", build: Callable[[], Any]) -> Any:
+    """``build()``, the engine's constructor; any refusal is one ConfigError naming the engine
+    and the checkpoint (``rollout.model.model_path``) it was asked to serve."""
+    try:
+        return build()
+    except Exception as exc:
+        raise ConfigError(
+            f"{engine} cannot start on `rollout.model.model_path`={config.model.model_path!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
 def sample_groups(request: "RolloutRequest", config: "RolloutConfig", tokenizer: Any, run: EngineCall) -> "TrajectoryBatch":
     """A rollout through an engine: each prompt repeated ``group_size`` times (one row per
     response, each with its own seed), ``run`` on the rows, responses decoded."""

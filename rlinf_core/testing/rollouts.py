@@ -30,3 +30,19 @@ def forward_logprobs(model: Any, batch: TrajectoryBatch, temperature: float = 1.
         p = len(batch.prompt_ids[i])
         out.append(torch.log_softmax(logits, -1)[p - 1 : -1].gather(-1, batch.response_ids[i][:, None]).squeeze(-1))
     return torch.cat(out)
+
+
+def greedy_against_hf(backend: Any, checkpoint: str, prompts: Sequence[str], max_new_tokens: int):
+    """``(backend's, the hf backend's)`` greedy batches for ``prompts`` on ``checkpoint``: the
+    reference an engine's greedy decoding must reproduce token for token. The hf backend comes
+    from the registry (the rlinf-hf plugin must be installed)."""
+    from rlinf_core.plugins import get_registry
+
+    hf_cls = get_registry(()).get("rollout_backends", "hf")
+    cfg = hf_cls.config_class(max_new_tokens=max_new_tokens)
+    cfg.model.model_path = checkpoint
+    hf = hf_cls(cfg)
+    hf.load()
+    greedy = SamplingParams(temperature=0.0, max_new_tokens=max_new_tokens)
+    return (backend.generate(tokenized_request(backend.tokenizer, prompts, sampling=greedy)),
+            hf.generate(tokenized_request(hf.tokenizer, prompts, sampling=greedy)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterable
 
-from rlinf_core.engine_rollout import PRECISION_NAMES, import_engine, read_model_config
+from rlinf_core.engine_rollout import PRECISION_NAMES, import_engine, read_model_config, started_or_config_error
 from rlinf_core.errors import ConfigError
 from rlinf_sglang.config import SGLangRolloutConfig
 
@@ -80,9 +80,4 @@ def engine_kwargs(config: SGLangRolloutConfig, seed: int) -> Dict[str, Any]:
 def start_engine(config: SGLangRolloutConfig, seed: int) -> "sglang.Engine":
     """A ``sglang.Engine`` for ``config``; any refusal is a ConfigError naming the checkpoint."""
     sglang = import_sglang()
-    try:
-        return sglang.Engine(**engine_kwargs(config, seed))
-    except Exception as exc:
-        raise ConfigError(
-            f"SGLang cannot start on `rollout.model.model_path`={config.model.model_path!r}: {type(exc).__name__}: {exc}"
-        ) from exc
+    return started_or_config_error("SGLang", config, lambda: sglang.Engine(**engine_kwargs(config, seed)))

@@ -10,9 +10,9 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from rlinf_core import SamplingParams, get_registry
+from rlinf_core import SamplingParams
 from rlinf_core.testing import check_rollout_backend
-from rlinf_core.testing.rollouts import forward_logprobs, tokenized_request
+from rlinf_core.testing.rollouts import forward_logprobs, greedy_against_hf, tokenized_request
 from rlinf_core.testing.fixtures import TINY_CORPUS
 from rlinf_core.tiny import TinyModelSpec, build_tiny_checkpoint
 
@@ -50,13 +50,7 @@ def request_for(backend, prompts=PROMPTS, group=3, seed=7, sampling=None):
 
 
 def test_greedy_equals_the_hf_backend_token_for_token(engine, checkpoint):
-    hf_cls = get_registry(()).get("rollout_backends", "hf")
-    cfg = hf_cls.config_class(max_new_tokens=12)
-    cfg.model.model_path = checkpoint
-    hf = hf_cls(cfg)
-    hf.load()
-    greedy = SamplingParams(temperature=0.0, max_new_tokens=12)
-    a, b = engine.generate(request_for(engine, sampling=greedy)), hf.generate(request_for(hf, sampling=greedy))
+    a, b = greedy_against_hf(engine, checkpoint, PROMPTS, 12)
     assert torch.equal(a.response_ids.values, b.response_ids.values) and torch.equal(a.truncated, b.truncated)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Dict
 
-from rlinf_core.engine_rollout import PRECISION_NAMES, import_engine, read_model_config
+from rlinf_core.engine_rollout import PRECISION_NAMES, import_engine, read_model_config, started_or_config_error
 from rlinf_core.errors import ConfigError
 from rlinf_vllm.config import VLLMRolloutConfig
 
@@ -96,9 +96,4 @@ def start_engine(config: VLLMRolloutConfig, seed: int) -> "LLM":
     if not config.in_process:
         os.environ["VLLM_ALLOW_INSECURE_SERIALIZATION"] = "1"
     vllm = import_vllm()
-    try:
-        return vllm.LLM(**engine_kwargs(config, seed))
-    except Exception as exc:
-        raise ConfigError(
-            f"vLLM cannot start on `rollout.model.model_path`={config.model.model_path!r}: {type(exc).__name__}: {exc}"
-        ) from exc
+    return started_or_config_error("vLLM", config, lambda: vllm.LLM(**engine_kwargs(config, seed)))

@@ -9,7 +9,7 @@ from transformers import AutoModelForCausalLM
 
 from rlinf_core import SamplingParams, get_registry
 from rlinf_core.testing import check_rollout_backend
-from rlinf_core.testing.rollouts import forward_logprobs, tokenized_request
+from rlinf_core.testing.rollouts import forward_logprobs, greedy_against_hf, tokenized_request
 from rlinf_vllm import VLLMRollout
 
 from .helpers import BLOCK, rollout_config
@@ -34,13 +34,7 @@ def request_for(backend, prompts=PROMPTS, group=3, seed=7, sampling=None):
 
 
 def test_greedy_equals_the_hf_backend_token_for_token(engine, vllm_checkpoint):
-    hf_cls = get_registry(()).get("rollout_backends", "hf")
-    cfg = hf_cls.config_class(max_new_tokens=16)
-    cfg.model.model_path = vllm_checkpoint
-    hf = hf_cls(cfg)
-    hf.load()
-    greedy = SamplingParams(temperature=0.0, max_new_tokens=16)
-    a, b = engine.generate(request_for(engine, sampling=greedy)), hf.generate(request_for(hf, sampling=greedy))
+    a, b = greedy_against_hf(engine, vllm_checkpoint, PROMPTS, 16)
     assert a.response_ids.lengths.tolist() == b.response_ids.lengths.tolist()
     assert torch.equal(a.response_ids.values, b.response_ids.values)
     assert torch.equal(a.truncated, b.truncated)
