@@ -20,6 +20,7 @@ from rlinf_core.hookspecs import hookimpl  # noqa: E402
 from rlinf_core.interfaces import (  # noqa: E402
     Algorithm,
     Example,
+    Flow,
     LossInputs,
     LossOutput,
     Preparer,
@@ -40,6 +41,7 @@ __all__ = [
     "ConfigError",
     "DistinctRows",
     "Example",
+    "Flow",
     "LossInputs",
     "LossOutput",
     "PlacementError",

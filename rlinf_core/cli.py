@@ -133,6 +133,22 @@ def config() -> None:
     """Inspect recipes."""
 
 
+def _echo_plugin_flow(cfg: Any, placement: Any) -> None:
+    import yaml
+
+    from rlinf_core.config import to_container
+    from rlinf_core.plugins import get_registry
+
+    flow = get_registry(list(cfg.plugins.modules)).get("flows", str(cfg.flow), field_name="flow")
+    click.echo("# resolved config")
+    click.echo(yaml.safe_dump(to_container(cfg), sort_keys=False).rstrip())
+    click.echo("\n# placement")
+    click.echo(yaml.safe_dump(placement.describe(), sort_keys=False).rstrip())
+    click.echo(f"\n# flow: {cfg.flow}")
+    for source, target, what in flow.edges:
+        click.echo(f"{source} -> {target}: {what}")
+
+
 @config.command("show", context_settings=CONTEXT)
 @click.argument("recipe", type=click.Path(dir_okay=False))
 @click.argument("overrides", nargs=-1)
@@ -157,6 +173,9 @@ def config_show(recipe: str, overrides: Tuple[str, ...], show_fields: bool) -> N
         click.echo(format_fields(cfg))
         return
     placement = placement_for_cluster(cfg.cluster)
+    if "flow" in cfg:  # a plugin flow's recipe: its own sections, no language-model sizes
+        _echo_plugin_flow(cfg, placement)
+        return
     sizes = derive_sizes(cfg, placement)
     click.echo("# resolved config")
     click.echo(yaml.safe_dump(to_container(cfg), sort_keys=False).rstrip())

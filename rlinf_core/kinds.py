@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
-from rlinf_core.interfaces import Algorithm, Preparer, Reward, RolloutBackend, Task, Tracker, TrainBackend
+from rlinf_core.interfaces import Algorithm, Flow, Preparer, Reward, RolloutBackend, Task, Tracker, TrainBackend
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ KINDS: Tuple[PluginKind, ...] = (
     PluginKind("rewards", Reward, "Register Reward subclasses (named scorers).", "reward", "name", "check_reward"),
     PluginKind("trackers", Tracker, "Register Tracker subclasses (experiment tracking backends)."),
     PluginKind("preparers", Preparer, "Register Preparer subclasses (create a recipe's missing data/models; see runner.prepare)."),
+    PluginKind("flows", Flow, "Register Flow subclasses (a scenario's whole run, picked by a recipe's top-level `flow`)."),
 )
 
 KINDS_BY_NAME: Dict[str, PluginKind] = {kind.name: kind for kind in KINDS}

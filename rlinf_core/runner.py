@@ -300,8 +300,17 @@ def prepare_assets(cfg: Any) -> bool:
     return True
 
 
-def run_from_config(cfg: Any) -> RunResult:
-    """Train as ``cfg`` says; returns the metric history and where things were written."""
+def run_from_config(cfg: Any) -> Any:
+    """Train as ``cfg`` says; returns the metric history and where things were written. A
+    config of a plugin flow (top-level ``flow``) runs that flow and returns its summary."""
+    if "flow" in cfg:
+        from omegaconf import OmegaConf
+
+        from rlinf_core.plugins import get_registry
+
+        modules = OmegaConf.select(cfg, "plugins.modules", default=None) or []
+        flow_cls = get_registry(list(modules)).get("flows", str(cfg.flow), field_name="flow")
+        return flow_cls(cfg).run()
     from rlinf_core.flow.loop import run
 
     return run(cfg)

@@ -129,6 +129,17 @@ def build_config(raw: DictConfig, registry: Any = None) -> DictConfig:
     for section, cls in _section_classes(raw, registry).items():
         if cls is not OmegaConf.get_type(schema[section]):
             schema[section] = OmegaConf.structured(cls)
+    return _merged(schema, raw)
+
+
+def build_flow_config(raw: DictConfig, schema_cls: type) -> DictConfig:
+    """Validate a recipe that names a plugin flow (``flow: <name>``) against the flow's own root
+    schema (:attr:`rlinf_core.Flow.config_class`)."""
+    return _merged(OmegaConf.structured(schema_cls), raw)
+
+
+def _merged(schema: DictConfig, raw: DictConfig) -> DictConfig:
+    """``raw`` over ``schema``, resolved and checked; any mismatch is a ConfigError naming the field."""
     try:
         cfg = OmegaConf.merge(schema, raw)
         OmegaConf.resolve(cfg)
@@ -148,7 +159,8 @@ def load_config(
     """Recipe file + overrides -> validated, interpolation-resolved config.
 
     With ``with_plugins`` (the default) the plugin registry is loaded (``plugins.modules``
-    included) and each pluggable section takes its plugin's schema.
+    included) and each pluggable section takes its plugin's schema; a recipe with a top-level
+    ``flow`` is validated against that flow's own schema instead.
     """
     raw = read_recipe(recipe) if recipe else OmegaConf.create({})
     raw = OmegaConf.merge(raw, parse_overrides(overrides))
@@ -162,6 +174,9 @@ def load_config(
         modules = [_resolve_module_path(str(m), base) for m in modules]
         OmegaConf.update(raw, "plugins.modules", modules, merge=False)
         registry = get_registry(modules)
+    flow = OmegaConf.select(raw, "flow", default=None)
+    if flow is not None and registry is not None:
+        return build_flow_config(raw, registry.get("flows", str(flow), field_name="flow").config_class)
     return build_config(raw, registry)
 
 

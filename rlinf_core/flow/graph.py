@@ -6,8 +6,9 @@ what. The trainer launches one worker group per component and checks the placeme
 each one devices; the step (:mod:`rlinf_core.flow.step`) moves data along the edges.
 
 Deviation from RLinf: the step still knows the math graph's phases by name (sample, train,
-sync). A graph with a critic or environment workers (PPO, embodied tasks) adds components
-and edges here, and a step that walks them; only the math graph exists so far.
+sync). A scenario with other components (environment workers and a policy: rlinf-embodied)
+registers a flow of its own (:class:`rlinf_core.interfaces.flow.Flow`), picked by a recipe's
+``flow:``; this graph is the language-model flow's.
 """
 
 from __future__ import annotations

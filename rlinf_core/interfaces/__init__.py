@@ -1,6 +1,7 @@
 """The plugin interfaces: one abstract base class per plugin kind (the kinds: rlinf_core.kinds)."""
 
 from rlinf_core.interfaces.algorithm import Algorithm, LossInputs, LossOutput
+from rlinf_core.interfaces.flow import Flow
 from rlinf_core.interfaces.preparer import Preparer
 from rlinf_core.interfaces.reward import Reward, RewardResult
 from rlinf_core.interfaces.rollout import RolloutBackend
@@ -11,6 +12,7 @@ from rlinf_core.interfaces.train import TrainBackend, TrainSetup
 __all__ = [
     "Algorithm",
     "Example",
+    "Flow",
     "LossInputs",
     "LossOutput",
     "Preparer",

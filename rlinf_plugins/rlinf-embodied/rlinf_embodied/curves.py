@@ -1,0 +1,31 @@
+"""The run's learning curve: validation success and training success per iteration (PNG)."""
+
+from __future__ import annotations
+
+import os
+from typing import Dict, List
+
+
+def write_curves(history: List[Dict[str, float]], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    train = [(h["step"], h["env/success_rate"]) for h in history if "env/success_rate" in h]
+    val = [(h["step"], h["val/success_rate"]) for h in history if "val/success_rate" in h]
+    if train:
+        ax.plot(*zip(*train), color="tab:blue", alpha=0.5, label="training episodes (sampled actions)")
+    if val:
+        ax.plot(*zip(*val), "o-", color="tab:red", label="validation (mean actions)")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("success rate")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)
