@@ -133,7 +133,7 @@ def config() -> None:
     """Inspect recipes."""
 
 
-def _echo_plugin_flow(cfg: Any, placement: Any) -> None:
+def _echo_plugin_flow(cfg: Any, placement: Optional[Any]) -> None:
     import yaml
 
     from rlinf_core.config import to_container
@@ -142,8 +142,9 @@ def _echo_plugin_flow(cfg: Any, placement: Any) -> None:
     flow = get_registry(list(cfg.plugins.modules)).get("flows", str(cfg.flow), field_name="flow")
     click.echo("# resolved config")
     click.echo(yaml.safe_dump(to_container(cfg), sort_keys=False).rstrip())
-    click.echo("\n# placement")
-    click.echo(yaml.safe_dump(placement.describe(), sort_keys=False).rstrip())
+    if placement is not None:
+        click.echo("\n# placement")
+        click.echo(yaml.safe_dump(placement.describe(), sort_keys=False).rstrip())
     click.echo(f"\n# flow: {cfg.flow}")
     for source, target, what in flow.edges:
         click.echo(f"{source} -> {target}: {what}")
@@ -172,10 +173,10 @@ def config_show(recipe: str, overrides: Tuple[str, ...], show_fields: bool) -> N
         # The docs alone: the resolved config (~130 lines) would push them off the screen.
         click.echo(format_fields(cfg))
         return
-    placement = placement_for_cluster(cfg.cluster)
     if "flow" in cfg:  # a plugin flow's recipe: its own sections, no language-model sizes
-        _echo_plugin_flow(cfg, placement)
+        _echo_plugin_flow(cfg, placement_for_cluster(cfg.cluster) if "cluster" in cfg else None)
         return
+    placement = placement_for_cluster(cfg.cluster)
     sizes = derive_sizes(cfg, placement)
     click.echo("# resolved config")
     click.echo(yaml.safe_dump(to_container(cfg), sort_keys=False).rstrip())

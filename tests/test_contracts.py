@@ -106,6 +106,53 @@ def test_hook_register_preparers():
     # What tiny-model builds is checked in tests/test_new_task.py.
 
 
+def test_hook_register_flows(tmp_path):
+    """A recipe's top-level `flow` picks a plugin's flow: `rlinf run` validates it against the
+    flow's own schema (exit 2 naming a bad field or flow) and runs it."""
+    from rlinf_core.testing.cli import run_cli
+
+    plugin = tmp_path / "my_flow.py"
+    plugin.write_text(textwrap.dedent("""
+        import json
+        import os
+        from dataclasses import dataclass
+
+        from rlinf_core import Flow, hookimpl
+        from rlinf_core.config import doc
+        from rlinf_core.config.schema import PluginsConfig
+
+        @dataclass
+        class CountConfig:
+            flow: str = doc("count", "The flow.")
+            steps: int = doc(3, "How far to count.", ge=1)
+            out: str = doc("", "Where to write the numbers.")
+            plugins: PluginsConfig = doc(PluginsConfig(), "Extra plugin modules.")
+
+        class Count(Flow):
+            config_class = CountConfig
+            edges = [("counter", "file", "numbers")]
+
+            def run(self):
+                with open(self.config.out, "w") as fh:
+                    json.dump(list(range(self.config.steps)), fh)
+                return {"output_dir": os.path.dirname(self.config.out)}
+
+        @hookimpl
+        def register_flows(register):
+            register("count", Count)
+    """))
+    out = tmp_path / "numbers.json"
+    recipe = tmp_path / "count.yaml"
+    recipe.write_text(f"flow: count\nplugins:\n  modules: [{plugin}]\nout: {out}\n")
+    assert run_cli("run", recipe, "steps=4", cwd=tmp_path).returncode == 0
+    assert json.loads(out.read_text()) == [0, 1, 2, 3]
+    shown = run_cli("config", "show", recipe, cwd=tmp_path)
+    assert shown.returncode == 0 and "# flow: count" in shown.stdout and "counter -> file: numbers" in shown.stdout
+    for override, message in (("stepz=4", "`stepz`"), ("steps=0", "`steps`"), ("flow=nope", "nope")):
+        bad = run_cli("run", recipe, override, cwd=tmp_path)
+        assert bad.returncode == 2 and message in bad.stderr, (override, bad.stderr[-1500:])
+
+
 def test_hook_register_commands(tmp_path):
     from rlinf_core.cli import cli
 

@@ -20,7 +20,9 @@ from typing import Any, ClassVar, Dict, List
 class Flow(ABC):
     """Register a subclass with ``register_flows``; a recipe selects it with ``flow: <name>``."""
 
-    config_class: ClassVar[type]  # the recipe's root schema; it must have a ``flow: str`` field
+    # The recipe's root schema: a ``flow: str`` field, and the core's PluginsConfig as ``plugins``
+    # if its recipes may name ``plugins.modules``.
+    config_class: ClassVar[type]
     # What moves between the components: (source, target, what) rows, for `rlinf plugins` and the docs.
     edges: ClassVar[List[tuple]] = []
 
