@@ -56,7 +56,8 @@ KINDS: Tuple[PluginKind, ...] = (
     PluginKind("rewards", Reward, "Register Reward subclasses (named scorers).", "reward", "name", "check_reward"),
     PluginKind("trackers", Tracker, "Register Tracker subclasses (experiment tracking backends)."),
     PluginKind("preparers", Preparer, "Register Preparer subclasses (create a recipe's missing data/models; see runner.prepare)."),
-    PluginKind("flows", Flow, "Register Flow subclasses (a scenario's whole run, picked by a recipe's top-level `flow`)."),
+    PluginKind("flows", Flow, "Register Flow subclasses (a scenario's whole run, picked by a recipe's top-level `flow`).",
+               contract="check_flow"),
 )
 
 KINDS_BY_NAME: Dict[str, PluginKind] = {kind.name: kind for kind in KINDS}

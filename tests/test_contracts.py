@@ -153,6 +153,26 @@ def test_hook_register_flows(tmp_path):
         assert bad.returncode == 2 and message in bad.stderr, (override, bad.stderr[-1500:])
 
 
+def test_the_flow_contract_names_what_a_flow_breaks():
+    from rlinf_core import Flow
+    from rlinf_core.testing import ContractViolation, check_flow
+
+    @dataclass
+    class NoFlowField:
+        steps: int = 3  # no `flow` field, no help text
+
+    class Broken(Flow):
+        config_class = NoFlowField
+        edges = [("a", "b")]
+
+        def run(self):
+            return {}
+
+    with pytest.raises(ContractViolation) as err:
+        check_flow(Broken, fresh_process=False)
+    assert "no `flow` field" in str(err.value) and "steps" in str(err.value)
+
+
 def test_hook_register_commands(tmp_path):
     from rlinf_core.cli import cli
 

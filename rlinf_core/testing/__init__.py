@@ -1,6 +1,6 @@
 """Testing helpers for rlinf plugin authors: a contract suite and pytest fixtures.
 
-- :mod:`rlinf_core.testing.contracts`: ``check_reward``, ``check_task``,
+- :mod:`rlinf_core.testing.contracts`: ``check_reward``, ``check_task``, ``check_flow``,
   ``check_algorithm``, ``check_rollout_backend``, ``check_train_backend``: call one from a
   test with your plugin's registered name (or class); it raises
   :class:`ContractViolation` listing every broken promise of the interface.

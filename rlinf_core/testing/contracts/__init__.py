@@ -37,9 +37,12 @@ What is checked (see each function for details):
   ``request.sampling`` honoured, ``update_weights`` taking effect; log-probs equal to an
   independent Hugging Face forward, an update that changes the weights, weights out with
   Hugging Face names, a checkpoint that loads back, and exact resumption through
-  ``save_state``/``load_state``.
+  ``save_state``/``load_state``;
+- flow: a root schema with a ``flow`` field defaulting to its name, every field documented, a
+  recipe that validates as ``rlinf run`` validates it and survives the dict sent to workers,
+  well-formed edges (the run itself is the plugin's own end-to-end test).
 
-One module per plugin kind (``reward``, ``task``, ``algorithm``, ``rollout``, ``train``) over
+One module per plugin kind (``reward``, ``task``, ``algorithm``, ``rollout``, ``train``, ``flow``) over
 the machinery in ``common``; each check is a sequence of named sub-checks.
 
 Follows hatch's and pytest's practice of testing every plugin against its interface, and
@@ -48,6 +51,7 @@ datasette's rule that hooks are documented and tested.
 
 from rlinf_core.testing.contracts.algorithm import check_algorithm
 from rlinf_core.testing.contracts.common import CONTRACT_CORPUS, ContractViolation
+from rlinf_core.testing.contracts.flow import check_flow
 from rlinf_core.testing.contracts.reward import DEFAULT_REWARD_SAMPLES, check_reward
 from rlinf_core.testing.contracts.rollout import check_rollout_backend
 from rlinf_core.testing.contracts.task import check_task
@@ -58,6 +62,7 @@ __all__ = [
     "DEFAULT_REWARD_SAMPLES",
     "ContractViolation",
     "check_algorithm",
+    "check_flow",
     "check_reward",
     "check_rollout_backend",
     "check_task",

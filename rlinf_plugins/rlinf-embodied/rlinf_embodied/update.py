@@ -11,7 +11,7 @@ global-norm clipping. GRPO: the same clipped surrogate on the episode-level grou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict
+from typing import Any, Dict
 
 import torch
 
@@ -36,7 +36,7 @@ def explained_variance(pred: torch.Tensor, target: torch.Tensor) -> float:
     return float("nan") if var == 0 else 1.0 - float((target - pred).var()) / var
 
 
-def _losses(model: ActorCritic, b: Batch, idx: torch.Tensor, cfg, with_critic: bool) -> Dict[str, torch.Tensor]:
+def _losses(model: ActorCritic, b: Batch, idx: torch.Tensor, cfg: Any, with_critic: bool) -> Dict[str, torch.Tensor]:
     dist = model.distribution(b.obs[idx])
     logp = dist.log_prob(b.actions[idx]).sum(-1)
     ratio = torch.exp(logp - b.logprobs[idx])
@@ -54,7 +54,7 @@ def _losses(model: ActorCritic, b: Batch, idx: torch.Tensor, cfg, with_critic: b
     return out
 
 
-def update(model: ActorCritic, optimizer: torch.optim.Optimizer, b: Batch, cfg, generator: torch.Generator,
+def update(model: ActorCritic, optimizer: torch.optim.Optimizer, b: Batch, cfg: Any, generator: torch.Generator,
            train_policy: bool = True) -> Dict[str, float]:
     """Train on ``b`` (see the module docstring); returns the iteration's mean losses and stats.
     ``train_policy`` False (PPO's critic warm-up) trains only the critic."""

@@ -66,3 +66,9 @@ def test_config_show_and_plugins_know_the_flow(tmp_path):
     assert "policy -> env: actions" in shown.stdout and "env:" in shown.stdout.split("# placement")[1]
     listed = run_cli("plugins", cwd=tmp_path, timeout=300)
     assert listed.returncode == 0 and "embodied" in listed.stdout and "register_flows" in listed.stdout
+
+
+def test_the_flow_keeps_the_contract():
+    from rlinf_core.testing import check_flow
+
+    check_flow("embodied", {"env": {"pipeline_stage_num": 2}, "algorithm": {"name": "grpo"}})
