@@ -109,7 +109,7 @@ def test_profile_from_a_timeline_and_metrics():
         history.append({"step": step, "time/step": 8.0, "time/rollout": 2.2, "time/reward": 0.3, "time/train": 4.1,
                         "time/sync": 0.5, "rollout/generated_tokens": 400.0, "rollout/generated_responses": 16.0,
                         "train/tokens": 1000.0, "rollout/response_length": 25.0, "rollout/response_length_max": 40.0,
-                        "memory/actor_peak_mb": 600.0 + step, "rollout/decode_fixed_share": 0.3 + 0.1 * step})
+                        "memory/actor_peak_mb": 600.0 + step, "time/rollout_decode_fixed_share": 0.3 + 0.1 * step})
     prof = build_profile(spans, history, placement, 0, "split", warmup=1)
     assert prof.steps == 2 and prof.step_s == 8.0
     assert prof.components["rollout"].per_unit_s == pytest.approx(2.0 / 400)  # validation's generate not counted

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 ENGINE_COST_KEY = "decode_fixed_share"  # the key in RolloutBackend.last_generate_costs()
-METRIC = "rollout/decode_fixed_share"
+METRIC = "time/rollout_decode_fixed_share"  # a timing: excluded where runs are compared bit for bit
 MAX_POINTS = 200  # steps used per fit (Theil-Sen looks at every pair)
 
 
