@@ -50,8 +50,12 @@ def all_candidates() -> List[Any]:
     return plain + streamed
 
 
+def run_folder(out: str, workload: str, cand: Any) -> str:
+    return os.path.join(out, f"{workload}-{cand.label.replace(' ', '_').replace(',', '').replace('(', '').replace(')', '')}")
+
+
 def measure(workload: str, cand: Any, seed: int, steps: int, cache: str, out: str) -> Dict[str, Any]:
-    run_out = os.path.join(out, f"{workload}-{cand.label.replace(' ', '_').replace(',', '').replace('(', '').replace(')', '')}")
+    run_out = run_folder(out, workload, cand)
     shutil.rmtree(run_out, ignore_errors=True)
     extra = {"cluster.component_placement": cand.component_placement,
              "cluster.devices_per_rank": dict(cand.devices_per_rank), "runner.max_staleness": cand.max_staleness,
@@ -71,8 +75,7 @@ def measure(workload: str, cand: Any, seed: int, steps: int, cache: str, out: st
 
 def measured_or_run(workload: str, cand: Any, seed: int, steps: int, cache: str, out: str, reuse: bool) -> Dict[str, Any]:
     """With ``reuse``, the step walls an earlier invocation recorded in ``out`` (when it has them)."""
-    saved = os.path.join(out, f"{workload}-{cand.label.replace(' ', '_').replace(',', '').replace('(', '').replace(')', '')}",
-                         "walls.json")
+    saved = os.path.join(run_folder(out, workload, cand), "walls.json")
     if reuse and os.path.exists(saved):
         with open(saved) as fh:
             return json.load(fh)

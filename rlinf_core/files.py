@@ -1,5 +1,6 @@
-"""Folders written whole or not at all: a crash or an error leaves the previous folder (or none),
-never a half-written one. Used for checkpoints, exported weights and prepared assets."""
+"""Folders and files written whole or not at all: a crash or an error leaves the previous one (or
+none), never a half-written one. Used for checkpoints, exported weights, prepared assets, run
+records (profiles, metrics) and the plots and GIFs a run writes."""
 
 from __future__ import annotations
 
@@ -26,3 +27,18 @@ def atomic_folder(path: str, suffix: str = ".tmp") -> Iterator[str]:
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     shutil.rmtree(path, ignore_errors=True)
     os.replace(work, path)
+
+
+@contextlib.contextmanager
+def atomic_file(path: str) -> Iterator[str]:
+    """Yield a scratch path, ``path`` + ``.tmp``, to write one file to. When the block finishes
+    the file replaces ``path``; when it raises, the scratch file is removed and ``path`` is left
+    as it was. Writers that infer a format from the name must be told it (``format="png"``)."""
+    tmp = path + ".tmp"
+    try:
+        yield tmp
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+    os.replace(tmp, path)

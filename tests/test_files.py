@@ -1,10 +1,10 @@
-"""atomic_folder: the new folder replaces the old one whole, or an error leaves the old one."""
+"""atomic_folder and atomic_file: the new folder or file replaces the old one whole, or an error leaves the old one."""
 
 import os
 
 import pytest
 
-from rlinf_core.files import atomic_folder
+from rlinf_core.files import atomic_file, atomic_folder
 
 
 def test_replaces_the_old_folder_or_leaves_it_on_error(tmp_path):
@@ -26,3 +26,16 @@ def test_replaces_the_old_folder_or_leaves_it_on_error(tmp_path):
         assert os.listdir(work) == []  # what a crash left is gone
         open(os.path.join(work, "c.txt"), "w").write("two")
     assert os.listdir(target) == ["c.txt"]
+
+
+def test_atomic_file_replaces_the_file_or_leaves_it(tmp_path):
+    target = tmp_path / "profile.json"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_file(str(target)) as tmp, open(tmp, "w") as fh:
+            fh.write("half")
+            raise RuntimeError("crash while writing")
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["profile.json"]
+    with atomic_file(str(target)) as tmp, open(tmp, "w") as fh:
+        fh.write("new")
+    assert target.read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["profile.json"]

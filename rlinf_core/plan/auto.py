@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 from rlinf_core.errors import ConfigError
+from rlinf_core.files import atomic_file
 from rlinf_core.plan.candidates import Candidate, candidates, rank_candidates
 from rlinf_core.plan.profile import Profile, load_profile
 from rlinf_core.plan.simulate import CostModel, Prediction
@@ -195,10 +196,8 @@ def save_choice(output_dir: str, plan: AutoPlan, why: str) -> None:
     record = {"label": plan.candidate.label, "component_placement": plan.candidate.component_placement,
               "devices_per_rank": dict(plan.candidate.devices_per_rank), "max_staleness": plan.candidate.max_staleness,
               "groups_per_part": plan.candidate.groups_per_part, "replanned": plan.replanned, "why": why}
-    tmp = os.path.join(output_dir, CHOICE_FILE + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
+    with atomic_file(os.path.join(output_dir, CHOICE_FILE)) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         json.dump(record, fh, indent=1)
-    os.replace(tmp, os.path.join(output_dir, CHOICE_FILE))
 
 
 def choose_placement(cfg: Any) -> AutoPlan:

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 from rlinf_core.errors import ConfigError
+from rlinf_core.files import atomic_file
 from rlinf_core.flow.timeline import Span, busy_seconds, read_spans
 from rlinf_core.plan.decode_cost import METRIC as DECODE_SHARE
 
@@ -186,8 +187,6 @@ def write_profile(output_dir: str, history: List[Dict[str, Any]], placement: Any
     if profile is None:
         return None
     path = os.path.join(output_dir, PROFILE_FILE)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
+    with atomic_file(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         fh.write(profile.to_json())
-    os.replace(tmp, path)
     return path

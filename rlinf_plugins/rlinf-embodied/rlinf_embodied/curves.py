@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from typing import Dict, List
+
+from rlinf_core.files import atomic_file
 
 
 def write_curves(history: List[Dict[str, float]], path: str) -> None:
@@ -25,7 +26,6 @@ def write_curves(history: List[Dict[str, float]], path: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=100)
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
-    os.replace(tmp, path)

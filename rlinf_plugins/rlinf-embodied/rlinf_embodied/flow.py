@@ -25,6 +25,7 @@ from omegaconf import OmegaConf
 from rlinf_core import Flow, WorkerGroup, get_registry
 from rlinf_core.cluster.ray_cluster import ensure_ray, placement_for_cluster, release, reserve
 from rlinf_core.errors import ConfigError
+from rlinf_core.files import atomic_file
 from rlinf_core.runner import prepare_output_dir
 from rlinf_core.trackers import build_trackers, flatten_params
 from rlinf_embodied.collect import collect
@@ -66,8 +67,9 @@ class EmbodiedFlow(Flow):
         make_env_batch(typed.env.id, 1, typed.env.horizon).close()  # a bad env id fails here, before Ray starts
         out = prepare_output_dir(cfg.runner.output_dir)
         container = OmegaConf.to_container(cfg, resolve=True)
+        config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
         with open(os.path.join(out, "config.yaml"), "w") as fh:
-            fh.write(OmegaConf.to_yaml(cfg, resolve=True))
+            fh.write(config_yaml)
         ensure_ray(cfg.cluster.address, None, cfg.cluster.namespace)
         groups, pg = launch(container, placement)
         tracker = None
@@ -76,7 +78,7 @@ class EmbodiedFlow(Flow):
             registry = get_registry(list(cfg.plugins.modules))
             tracker = build_trackers(registry, cfg.tracking, out)
             tracker.start(cfg.tracking.run_name or time.strftime("embodied-%Y%m%d-%H%M%S"), flatten_params(container),
-                          OmegaConf.to_yaml(cfg, resolve=True))
+                          config_yaml)
             summary = _train(typed, groups, tracker, out)
             status = "FINISHED"
             return summary
@@ -138,10 +140,9 @@ def _train(cfg: Any, groups: Dict[str, WorkerGroup], tracker: Any, out: str) -> 
         t0 = time.time()
         collect(cfg, groups, iteration=step, deterministic=False, record=False)
         t1 = time.time()
-        episode = groups["policy"].execute("episode_metrics", ranks=[0])[0]
         learned = groups["policy"].execute("learn", ranks=[0])[0]
         steps = cfg.env.num_workers * cfg.env.envs_per_worker * cfg.env.horizon
-        metrics = {**{f"env/{k}": v for k, v in episode.items()}, **learned, "env/steps_per_s": steps / (t1 - t0),
+        metrics = {**learned, "env/steps_per_s": steps / (t1 - t0),
                    "time/collect": t1 - t0, "time/learn": time.time() - t1, "time/elapsed": time.time() - began}
         out_of_time = cfg.runner.max_minutes and time.time() - began > cfg.runner.max_minutes * 60
         if (cfg.runner.val_interval and step % cfg.runner.val_interval == 0) or step == cfg.runner.max_steps or out_of_time:
@@ -163,8 +164,6 @@ def _train(cfg: Any, groups: Dict[str, WorkerGroup], tracker: Any, out: str) -> 
 
 
 def _write_history(out: str, history: List[Dict[str, float]]) -> None:
-    path = os.path.join(out, "metrics.jsonl")
-    with open(path + ".tmp", "w") as fh:
+    with atomic_file(os.path.join(out, "metrics.jsonl")) as tmp, open(tmp, "w") as fh:
         for row in history:
             fh.write(json.dumps(row) + "\n")
-    os.replace(path + ".tmp", path)

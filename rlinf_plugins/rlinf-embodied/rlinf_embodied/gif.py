@@ -4,10 +4,11 @@ gripper's (or object's) path towards the goal drawn step by step."""
 from __future__ import annotations
 
 import io
-import os
 from typing import Any, List
 
 import numpy as np
+
+from rlinf_core.files import atomic_file
 
 
 def _plotted(recording: List[Any], size: int) -> List[np.ndarray]:
@@ -47,7 +48,6 @@ def write_gif(recording: List[Any], path: str, size: int = 160, fps: int = 10) -
     rendered = all(r[0] is not None for r in recording)
     frames = [r[0] for r in recording] if rendered else _plotted(recording, size)
     images = [Image.fromarray(np.asarray(f, dtype=np.uint8)) for f in frames]
-    tmp = path + ".tmp.gif"
-    images[0].save(tmp, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
     return "frames" if rendered else "plot"

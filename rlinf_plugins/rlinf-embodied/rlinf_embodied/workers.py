@@ -15,7 +15,6 @@ stages changes neither.
 
 from __future__ import annotations
 
-import os
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -23,6 +22,7 @@ import torch
 from omegaconf import OmegaConf
 
 from rlinf_core import Worker
+from rlinf_core.files import atomic_file
 from rlinf_embodied.advantages import alive_mask, episode_returns, gae, group_advantages
 from rlinf_embodied.config import EmbodiedConfig
 from rlinf_embodied.envs import EnvStep, make_env_batch
@@ -152,16 +152,19 @@ class PolicyWorker(Worker):
         keys = sorted(self.seen)
         return {f: torch.cat([torch.stack(self.seen[k][f]) for k in keys], dim=1) for f in self.seen[keys[0]]}
 
-    def episode_metrics(self) -> Dict[str, float]:
-        s = self.trajectories()
+    def episode_metrics(self, s: Optional[Dict[str, torch.Tensor]] = None) -> Dict[str, float]:
+        """Success at the last step, return and length, over this iteration's episodes."""
+        s = self.trajectories() if s is None else s
         alive = alive_mask(s["terminated"])
         return {"success_rate": float(s["success"][-1].mean()),
                 "episode_return": float(episode_returns(s["rewards"], s["terminated"]).mean()),
                 "episode_length": float(alive.sum(0).mean())}
 
     def learn(self) -> Dict[str, float]:
-        """Advantages over what this iteration saw, then the update (see the module docstring)."""
+        """The iteration's episode metrics (``env/...``), then advantages over what it saw and the
+        update (see the module docstring)."""
         cfg, s = self.cfg.algorithm, self.trajectories()
+        episodes = {f"env/{k}": v for k, v in self.episode_metrics(s).items()}
         if cfg.name == "ppo":
             adv, returns = gae(s["rewards"], s["values"], s["terminated"], cfg.gamma, cfg.lam)
         else:
@@ -173,9 +176,8 @@ class PolicyWorker(Worker):
         metrics = update(self.model, self.optimizer, batch, cfg, self.generator, train_policy=not warming)
         self.model.norm.update(batch.obs)  # the next iteration acts with statistics that include these
         metrics["train/action_std"] = float(self.model.log_std.detach().exp().mean())
-        return metrics
+        return {**episodes, **metrics}
 
     def save(self, path: str) -> None:
-        tmp = path + ".tmp"
-        torch.save({"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}, tmp)
-        os.replace(tmp, path)
+        with atomic_file(path) as tmp:
+            torch.save({"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}, tmp)
