@@ -30,13 +30,23 @@ def atomic_folder(path: str, suffix: str = ".tmp") -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def atomic_file(path: str) -> Iterator[str]:
-    """Yield a scratch path, ``path`` + ``.tmp``, to write one file to. When the block finishes
+def atomic_file(path: str, suffix: str = ".tmp", fsync: bool = False) -> Iterator[str]:
+    """Yield a scratch path, ``path`` + ``suffix``, to write one file to. When the block finishes
     the file replaces ``path``; when it raises, the scratch file is removed and ``path`` is left
-    as it was. Writers that infer a format from the name must be told it (``format="png"``)."""
-    tmp = path + ".tmp"
+    as it was. Writers that infer a format from the name must be told it (``format="png"``).
+
+    Processes that may write the same ``path`` at once need a suffix of their own (the pid).
+    ``fsync`` puts the content on disk before the rename, for a file whose presence vouches for
+    others (a checkpoint's manifest): a power cut then cannot leave it renamed but empty."""
+    tmp = path + suffix
     try:
         yield tmp
+        if fsync:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)

@@ -39,3 +39,30 @@ def test_atomic_file_replaces_the_file_or_leaves_it(tmp_path):
     with atomic_file(str(target)) as tmp, open(tmp, "w") as fh:
         fh.write("new")
     assert target.read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["profile.json"]
+
+
+def test_atomic_file_suffix_names_the_scratch_file(tmp_path):
+    target = tmp_path / "store.db"
+    with pytest.raises(RuntimeError):
+        with atomic_file(str(target), suffix=".42.tmp") as tmp:
+            assert tmp == str(target) + ".42.tmp"
+            open(tmp, "w").write("half")
+            raise RuntimeError("crash while writing")
+    assert list(tmp_path.iterdir()) == []
+    with atomic_file(str(target), suffix=".42.tmp") as tmp:
+        open(tmp, "w").write("whole")
+    assert target.read_text() == "whole" and [p.name for p in tmp_path.iterdir()] == ["store.db"]
+
+
+def test_atomic_file_fsyncs_the_content_before_the_rename_when_asked(tmp_path, monkeypatch):
+    target = tmp_path / "manifest.json"
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append((target.exists(), os.fstat(fd).st_size)) or real_fsync(fd))
+    with atomic_file(str(target)) as tmp:
+        open(tmp, "w").write("{}")
+    assert synced == []  # by default: no fsync
+    target.unlink()
+    with atomic_file(str(target), fsync=True) as tmp:
+        open(tmp, "w").write("{}")
+    assert synced == [(False, 2)] and target.read_text() == "{}"
