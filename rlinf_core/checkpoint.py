@@ -20,6 +20,7 @@ import warnings
 from typing import Dict, List, Optional, Tuple
 
 from rlinf_core.errors import ConfigError
+from rlinf_core.files import atomic_file
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -48,12 +49,9 @@ def write_manifest(path: str, step: int) -> None:
             if rel == MANIFEST:
                 continue
             files[rel] = {"bytes": os.path.getsize(full), "sha256": _sha256(full)}
-    tmp = os.path.join(path, MANIFEST + ".tmp")
-    with open(tmp, "w") as fh:
+    # fsync: the manifest vouches for every other file, so it must never be renamed in empty.
+    with atomic_file(os.path.join(path, MANIFEST), fsync=True) as tmp, open(tmp, "w") as fh:
         json.dump({"format": FORMAT, "step": step, "created": time.time(), "files": files}, fh, indent=1)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, os.path.join(path, MANIFEST))
 
 
 def verify(path: str) -> Tuple[bool, str]:

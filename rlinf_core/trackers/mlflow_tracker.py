@@ -21,6 +21,7 @@ import sys
 import time
 from typing import Any, Dict, Mapping, Optional
 
+from rlinf_core.files import atomic_file
 from rlinf_core.interfaces.tracker import ResumeInfo, Tracker
 
 # MLflow keys allow alphanumerics, underscores, dashes, periods, spaces, slashes and colons.
@@ -56,17 +57,13 @@ def empty_store_template() -> str:
     if os.path.exists(path):
         return path
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    scratch = f"{path}.{os.getpid()}.tmp"
-    try:
+    # A scratch name per process: runs starting at once may each build the template.
+    with atomic_file(path, suffix=f".{os.getpid()}.tmp") as scratch:
         MlflowClient(tracking_uri="sqlite:///" + scratch).search_experiments()
         # MLflow creates experiment 0 with the creating process's working folder as its
         # artifact location; without it, each copy gets its own when MLflow opens it.
         with contextlib.closing(sqlite3.connect(scratch)) as db, db:
             db.execute("DELETE FROM experiments WHERE experiment_id = 0")
-        os.replace(scratch, path)
-    finally:
-        if os.path.exists(scratch):
-            os.remove(scratch)
     return path
 
 
@@ -80,9 +77,8 @@ def seed_sqlite_store(db_path: str) -> None:
     except (OSError, sqlite3.Error) as exc:
         print(f"[rlinf] MLflow store template not cached ({exc}); MLflow creates the tables itself", file=sys.stderr)
         return
-    scratch = db_path + ".tmp"
-    shutil.copyfile(template, scratch)
-    os.replace(scratch, db_path)
+    with atomic_file(db_path) as scratch:
+        shutil.copyfile(template, scratch)
 
 
 class MLflowTracker(Tracker):
