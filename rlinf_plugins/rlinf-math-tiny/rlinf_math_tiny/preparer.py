@@ -22,6 +22,7 @@ from typing import List, Tuple
 
 from rlinf_core import Preparer
 from rlinf_core.errors import ConfigError
+from rlinf_core.files import atomic_file, atomic_folder
 from rlinf_core.models import load_tokenizer
 from rlinf_core.tiny import TinyModelSpec, build_tiny_checkpoint
 from rlinf_math_tiny.arithmetic import Problem, boba_row, demonstrations, split_problems, write_jsonl
@@ -81,12 +82,13 @@ class MathTinyPreparer(Preparer):
         _say(f"prepared in {time.time() - start:.0f}s")
 
     def _build_model(self, model_path: str, train: List[Problem], test: List[Problem], seed: int) -> None:
-        """Tokenizer + tiny Qwen2 + SFT warm start, built in ``<model_path>.preparing`` then renamed."""
+        """Tokenizer + tiny Qwen2 + SFT warm start: the base model and held-out file go to the
+        scratch folder ``<model_path>.preparing``, the SFT model to ``model_path`` whole."""
         s = self.settings
         start = time.time()
         demos = demonstrations(train, s.mistake_rate, seed)
         work = model_path.rstrip("/") + ".preparing"
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)  # what an interrupted attempt left
         base = os.path.join(work, "base")
         prompts = [p.question for p, _ in demos]
         build_tiny_checkpoint(base, prompts + [d for _, d in demos], s.model)
@@ -102,17 +104,15 @@ class MathTinyPreparer(Preparer):
             if step % 100 == 0 or step == s.sft.steps - 1:
                 _say(f"  sft step {step + 1}/{s.sft.steps}  nll {nll:.3f}  ({time.time() - start:.0f}s)")
 
-        sft_path = os.path.join(work, "sft")
-        warm_start(base, sft_path, pairs, s.sft, log=log)
         heldout = os.path.join(work, "heldout.jsonl")
         _write_rows(heldout, test)
-        acc, _ = greedy_accuracy(sft_path, heldout)
-        _say(f"SFT greedy accuracy on the held-out problems: {acc:.1%}")
-        with open(os.path.join(sft_path, MARKER), "w") as fh:
-            json.dump({"sft_greedy_accuracy": acc, "seed": seed, "seconds": time.time() - start, "settings": asdict(s)}, fh, indent=2)
-        shutil.rmtree(model_path, ignore_errors=True)  # under runner.cache_dir: a half-made earlier attempt
-        os.makedirs(os.path.dirname(os.path.abspath(model_path)), exist_ok=True)
-        os.replace(sft_path, model_path)
+        # Replaces a half-made earlier attempt (model_path is under runner.cache_dir).
+        with atomic_folder(model_path) as sft_path:
+            warm_start(base, sft_path, pairs, s.sft, log=log)
+            acc, _ = greedy_accuracy(sft_path, heldout)
+            _say(f"SFT greedy accuracy on the held-out problems: {acc:.1%}")
+            with open(os.path.join(sft_path, MARKER), "w") as fh:
+                json.dump({"sft_greedy_accuracy": acc, "seed": seed, "seconds": time.time() - start, "settings": asdict(s)}, fh, indent=2)
         shutil.rmtree(work, ignore_errors=True)
         _say(f"model ready: {model_path}")
 
@@ -124,5 +124,5 @@ def _say(msg: str) -> None:
 def _write_rows(path: str, problems: List[Problem]) -> None:
     """``problems`` as boba rows at ``path``, through a temporary name (never half-written)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    write_jsonl(path + ".tmp", [boba_row(p) for p in problems])
-    os.replace(path + ".tmp", path)
+    with atomic_file(path) as tmp:
+        write_jsonl(tmp, [boba_row(p) for p in problems])

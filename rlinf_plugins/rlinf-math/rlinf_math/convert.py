@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from rlinf_core.errors import ConfigError
+from rlinf_core.files import atomic_file
 
 from rlinf_math.benchmarks import read_problem
 
@@ -95,8 +96,6 @@ def convert(src: str, dst: str, fields: FieldMap) -> int:
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if repeated:
         raise ConfigError(f"ids repeat in '{src}' ({', '.join(repeated[:5])}): name a unique field with --id, or leave it out.")
-    tmp = f"{dst}.partial"
-    with open(tmp, "w", encoding="utf-8") as fh:
+    with atomic_file(dst, suffix=".partial") as tmp, open(tmp, "w", encoding="utf-8") as fh:
         fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    os.replace(tmp, dst)
     return len(rows)
