@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from rlinf_core import TrainSetup
-from rlinf_grpo import GRPO, GRPOConfig
+from rlinf_core.testing.algorithms import ClippedPolicyGradient
 from rlinf_torch import TorchActorConfig, TorchTrainBackend
 
 
@@ -36,7 +36,7 @@ def weights(b):
 def test_streamed_parts_make_the_whole_batch_update(tiny_checkpoint, make_batch, loss_agg):
     """Token-mean is the case the end-of-step division exists for; seq-mean needs none."""
     batch = make_batch(n=8)
-    algorithm = GRPO(GRPOConfig(loss_agg=loss_agg))
+    algorithm = ClippedPolicyGradient(loss_agg=loss_agg)
     whole, parts = backend(tiny_checkpoint), backend(tiny_checkpoint)
     m_whole = whole.train_step(batch, algorithm, num_minibatches=1, recompute_logprobs=True)
     m_parts = streamed(parts, batch, algorithm, [0, 2, 6, 8])
@@ -53,7 +53,7 @@ def test_streamed_parts_make_the_whole_batch_update(tiny_checkpoint, make_batch,
 
 def test_a_streamed_step_of_inert_rows_steps_on_zero_gradients(tiny_checkpoint, make_batch):
     batch = make_batch(n=4, advantages=(0.0, 0.0))
-    algorithm = GRPO(GRPOConfig())
+    algorithm = ClippedPolicyGradient()
     whole, parts = backend(tiny_checkpoint), backend(tiny_checkpoint)
     m_whole = whole.train_step(batch, algorithm, num_minibatches=1, recompute_logprobs=True)
     m_parts = streamed(parts, batch, algorithm, [0, 2, 4])
@@ -68,4 +68,4 @@ def test_streamed_calls_out_of_order_are_refused(tiny_checkpoint, make_batch):
     with pytest.raises(RuntimeError, match="begin_streamed_step"):
         b.train_part(make_batch())
     with pytest.raises(ValueError, match="num_epochs"):
-        backend(tiny_checkpoint, num_epochs=2).begin_streamed_step(GRPO(GRPOConfig()), True, 4)
+        backend(tiny_checkpoint, num_epochs=2).begin_streamed_step(ClippedPolicyGradient(), True, 4)

@@ -1,10 +1,13 @@
-"""The torch train backend on a tiny checkpoint: packing, log-probs, updates, early stop, checkpoints."""
+"""The torch train backend on a tiny checkpoint: packing, log-probs, updates, early stop, checkpoints.
+
+The steps are driven by rlinf_core.testing's probe algorithm (a clipped policy-gradient loss with
+switches for every optional algorithm hook), so these tests need no algorithm plugin."""
 
 import pytest
 import torch
 
 from rlinf_core import TrainSetup
-from rlinf_grpo import GRPO, GRPOConfig, ReinforcePP, ReinforcePPConfig
+from rlinf_core.testing.algorithms import ClippedPolicyGradient
 from rlinf_torch import TorchActorConfig, TorchTrainBackend
 from rlinf_torch.packing import pack
 from rlinf_torch.schedule import lr_factor
@@ -73,7 +76,7 @@ def test_train_step_moves_logprobs_toward_advantage(tiny_checkpoint, make_batch)
     b = backend(tiny_checkpoint)
     batch = make_batch()
     before = b.compute_logprobs(batch)[0]
-    metrics = b.train_step(batch, GRPO(GRPOConfig()), num_minibatches=1, recompute_logprobs=True)
+    metrics = b.train_step(batch, ClippedPolicyGradient(), num_minibatches=1, recompute_logprobs=True)
     after = b.compute_logprobs(batch)[0]
     delta = [float((after[i] - before[i]).sum()) for i in range(len(batch))]
     assert delta[0] > 0 and delta[2] > 0  # positive advantage: more likely
@@ -96,7 +99,7 @@ def test_old_logprobs_from_the_first_forward_equal_a_separate_pass(tiny_checkpoi
     reused, explicit = backend(tiny_checkpoint, num_epochs=epochs), backend(tiny_checkpoint, num_epochs=epochs)
     batch = make_batch(n=8, seed=3)
     exact = explicit.compute_logprobs(batch)[0]
-    algo = GRPO(GRPOConfig())
+    algo = ClippedPolicyGradient()
     m1 = reused.train_step(batch, algo, num_minibatches=num_minibatches, recompute_logprobs=True)
     m2 = explicit.train_step(_with_logprobs(make_batch(n=8, seed=3), exact), algo, num_minibatches=num_minibatches,
                              recompute_logprobs=False)
@@ -107,21 +110,13 @@ def test_old_logprobs_from_the_first_forward_equal_a_separate_pass(tiny_checkpoi
     assert m1["train/rollout_logprob_diff_max"] > 0  # the batch's logprobs are zeros: a real gap is reported
 
 
-class _NotInert(GRPO):
-    """GRPO with the zero-advantage shortcut turned off: the reference computation."""
-
-    @property
-    def zero_advantage_is_inert(self) -> bool:
-        return False
-
-
 def test_zero_advantage_rows_are_skipped_without_changing_the_update(tiny_checkpoint, make_batch):
     """Rows with advantage exactly 0 are not forwarded, yet two steps (the second with every
     advantage 0, where AdamW still moves on its momentum) give the weights of the full computation."""
     skipping, full = backend(tiny_checkpoint), backend(tiny_checkpoint)
-    config = GRPOConfig()
     for step, adv in enumerate([(1.0, 0.0, -1.0, 0.0, 0.0, 2.0), (0.0,) * 6]):
-        for b, algo in ((skipping, GRPO(config)), (full, _NotInert(config))):
+        # inert_zero_advantage=False turns the zero-advantage shortcut off: the reference computation
+        for b, algo in ((skipping, ClippedPolicyGradient()), (full, ClippedPolicyGradient(inert_zero_advantage=False))):
             batch = make_batch(n=6, seed=5 + step, advantages=adv)
             metrics = b.train_step(batch, algo, num_minibatches=2, recompute_logprobs=True)
             assert metrics["train/optimizer_steps"] == 2.0
@@ -134,17 +129,12 @@ def test_zero_advantage_rows_are_skipped_without_changing_the_update(tiny_checkp
     assert not all(torch.equal(a, b) for a, b in zip(skipping.model.parameters(), backend(tiny_checkpoint).model.parameters()))
 
 
-class _Recorder(GRPO):
-    """GRPO that records the minibatch metrics its early-stop rule reads; ``inert`` False turns the
-    zero-advantage shortcut off (the reference computation)."""
+class _Recorder(ClippedPolicyGradient):
+    """The probe, recording the minibatch metrics its early-stop rule reads."""
 
-    def __init__(self, config, inert=True):
-        super().__init__(config)
-        self.inert, self.seen = inert, []
-
-    @property
-    def zero_advantage_is_inert(self) -> bool:
-        return self.inert and super().zero_advantage_is_inert
+    def __init__(self, **fields):
+        super().__init__(**fields)
+        self.seen = []
 
     def skip_update(self, minibatch_metrics):
         self.seen.append(dict(minibatch_metrics))
@@ -159,11 +149,10 @@ def test_zero_advantage_skip_keeps_metrics_and_early_stop(tiny_checkpoint, make_
     limit of 1.5 stops the full computation and, had the metrics covered the trained rows only (as
     before this fix), would not stop the skipping one. Later epochs and the rollout's old log-probs
     (no recomputation) take the no-grad forward of the skipped rows."""
-    config = GRPOConfig(ratio_early_stop=1.5)
     runs = []
     for inert in (True, False):
         b = backend(tiny_checkpoint, lr=0.05, num_epochs=epochs)
-        algo = _Recorder(config, inert=inert)
+        algo = _Recorder(ratio_early_stop=1.5, inert_zero_advantage=inert)
         metrics = b.train_step(make_batch(n=8, seed=1, advantages=(0.0, 3.0, 0.0, 0.0)), algo, num_minibatches, recompute)
         runs.append((b, algo, metrics))
     (skipping, algo_s, m_s), (full, algo_f, m_f) = runs
@@ -182,7 +171,7 @@ def test_zero_advantage_skip_keeps_metrics_and_early_stop(tiny_checkpoint, make_
 
 @pytest.mark.parametrize("share_prompts", [True, False])
 def test_entropy_bonus_trains_through_the_entropy(tiny_checkpoint, make_batch, share_prompts):
-    """With every advantage 0 only GRPO's entropy bonus has a gradient: its norm and direction are
+    """With every advantage 0 only the entropy bonus has a gradient: its norm and direction are
     those of -(mean token entropy) computed by an independent Hugging Face forward."""
     b = backend(tiny_checkpoint, share_prompts=share_prompts)
     batch = make_batch(n=4, seed=2, advantages=(0.0,), share_prompts=2)
@@ -194,7 +183,7 @@ def test_entropy_bonus_trains_through_the_entropy(tiny_checkpoint, make_batch, s
         p = len(batch.prompt_ids[i])
         entropies.append(-(logp.exp() * logp).sum(-1)[p - 1 : -1])
     grads = torch.autograd.grad(-torch.cat(entropies).mean(), list(model.parameters()))
-    metrics = b.train_step(batch, GRPO(GRPOConfig(entropy_coef=1.0)), num_minibatches=1, recompute_logprobs=True)
+    metrics = b.train_step(batch, ClippedPolicyGradient(entropy_coef=1.0), num_minibatches=1, recompute_logprobs=True)
     assert metrics["train/skipped_zero_advantage_seqs"] == 0  # the bonus makes a zero advantage not inert
     assert metrics["train/grad_norm"] == pytest.approx(float(torch.sqrt(sum((g * g).sum() for g in grads))), rel=1e-4)
     lr, wd = b.config.optim.lr, b.config.optim.weight_decay
@@ -208,17 +197,16 @@ def test_entropy_bonus_trains_through_the_entropy(tiny_checkpoint, make_batch, s
 
 
 def test_masked_truncated_rows_get_no_gradient(tiny_checkpoint, make_batch):
-    from rlinf_grpo import DAPO, DAPOConfig
-
+    """Every row truncated and masked: the backend hands LossInputs.truncated to the loss."""
     b = backend(tiny_checkpoint)
     batch = make_batch(n=4, seed=4)
     batch.truncated = torch.ones(4, dtype=torch.bool)
-    algo = DAPO(DAPOConfig(max_response_length=16, mask_truncated=True))
+    algo = ClippedPolicyGradient(mask_truncated=True)
     metrics = b.train_step(batch, algo, num_minibatches=1, recompute_logprobs=True)
     assert metrics["train/grad_norm"] == 0.0 and metrics["train/loss"] == 0.0
 
 
-class _RecordingReinforcePP(ReinforcePP):
+class _RecordingTokenAdvantages(ClippedPolicyGradient):
     def token_advantages(self, inputs):
         self.old = inputs.old_logprobs.clone()
         self.result = super().token_advantages(inputs)
@@ -227,13 +215,14 @@ class _RecordingReinforcePP(ReinforcePP):
 
 @pytest.mark.parametrize("num_minibatches", [1, 2])
 def test_token_advantages_see_every_old_logprob_up_front(tiny_checkpoint, make_batch, num_minibatches):
-    """REINFORCE++'s token advantages need every old log-prob before training: they are scored up
-    front and equal a separate pass, and the update equals one handed those log-probs."""
+    """Token advantages (here with a KL-to-reference term, whitened) need every old log-prob before
+    training: they are scored up front and equal a separate pass, and the update equals one handed
+    those log-probs."""
     recomputed = backend(tiny_checkpoint, keep_reference=True)
     handed = backend(tiny_checkpoint, keep_reference=True)
     batch = make_batch(n=8, seed=3, advantages=(1.0, 0.0, 0.5, 0.0))
     exact = handed.compute_logprobs(batch)[0]
-    algos = [_RecordingReinforcePP(ReinforcePPConfig(reward_kl_beta=0.1)) for _ in range(2)]
+    algos = [_RecordingTokenAdvantages(token_advantages=True, reward_kl_beta=0.1) for _ in range(2)]
     recomputed.train_step(batch, algos[0], num_minibatches, recompute_logprobs=True)
     handed.train_step(_with_logprobs(make_batch(n=8, seed=3, advantages=(1.0, 0.0, 0.5, 0.0)), exact), algos[1],
                       num_minibatches, recompute_logprobs=False)
@@ -250,7 +239,7 @@ def test_early_stop_skips_the_update(tiny_checkpoint, make_batch):
     batch = make_batch()
     params = [p.detach().clone() for p in b.model.parameters()]
     # With a limit of 1e-9 every minibatch's mean ratio exceeds it, so no update may happen.
-    metrics = b.train_step(batch, GRPO(GRPOConfig(ratio_early_stop=1e-9)), num_minibatches=2, recompute_logprobs=False)
+    metrics = b.train_step(batch, ClippedPolicyGradient(ratio_early_stop=1e-9), num_minibatches=2, recompute_logprobs=False)
     assert metrics["train/early_stopped_minibatches"] == 2.0
     assert metrics["train/optimizer_steps"] == 0.0
     assert all(torch.equal(a, p) for a, p in zip(params, b.model.parameters()))
@@ -261,7 +250,7 @@ def test_kl_reference_is_kept_frozen(tiny_checkpoint, make_batch):
     cfg.model.model_path = tiny_checkpoint
     b = TorchTrainBackend(cfg)
     b.load(TrainSetup(seed=0, temperature=1.0, total_optimizer_steps=4, keep_reference=True))
-    metrics = b.train_step(make_batch(), GRPO(GRPOConfig(kl_beta=0.1)), num_minibatches=1, recompute_logprobs=True)
+    metrics = b.train_step(make_batch(), ClippedPolicyGradient(kl_beta=0.1), num_minibatches=1, recompute_logprobs=True)
     assert metrics["train/kl"] == pytest.approx(0.0, abs=1e-6)  # KL before the first update is zero
     assert not any(p.requires_grad for p in b.reference.parameters())
 
@@ -320,7 +309,7 @@ def test_shared_prompt_training_gives_the_same_weights(tiny_checkpoint, make_bat
     shared = backend(tiny_checkpoint, micro_batch_size=micro_batch_size)
     plain = backend(tiny_checkpoint, micro_batch_size=micro_batch_size, share_prompts=False)
     assert shared.share_prompts and not plain.share_prompts
-    algo = GRPO(GRPOConfig())
+    algo = ClippedPolicyGradient()
     for step in range(2):
         ms = [b.train_step(make_batch(n=8, seed=20 + step, share_prompts=4, advantages=(1.0, -1.0, 0.5, -0.5)),
                            algo, num_minibatches=2, recompute_logprobs=True) for b in (shared, plain)]

@@ -2,6 +2,8 @@
 
 This pins down the loss scaling across ranks: each rank's loss is its share of the global
 minibatch mean, multiplied by the world size because data-parallel backends average grads.
+The ranks resolve rlinf_core.testing's probe algorithm by name (``plugins.modules``), as they
+would an algorithm plugin.
 """
 
 import pytest
@@ -10,8 +12,8 @@ import torch
 from rlinf_core import TrainSetup
 from rlinf_core.config import load_config, section
 from rlinf_core.flow.step import actor_shards
+from rlinf_core.testing.algorithms import PROBE_NAME, ClippedPolicyGradient
 from rlinf_core.testing.groups import actor_group
-from rlinf_grpo import GRPO, ReinforcePP
 from rlinf_torch import TorchTrainBackend
 
 pytestmark = pytest.mark.slow
@@ -20,26 +22,27 @@ pytestmark = pytest.mark.slow
 # share 8: every row has the same prompt, so each 2-row micro-batch runs the shared-prompt
 # forward (one process and DDP; multi-rank FSDP2 falls back to one sequence per row).
 # A zero advantage: the ranks skip different numbers of inert rows, yet run as many forwards
-# (FSDP2's all-gathers) and report the full minibatch's metrics. reinforce_pp: the token
-# advantages are whitened over both ranks' tokens, as over the whole batch in one process.
-@pytest.mark.parametrize("strategy,share,algorithm", [
-    ("ddp", 1, "grpo"), ("fsdp2", 1, "grpo"), ("ddp", 8, "grpo"), ("fsdp2", 8, "grpo"), ("ddp", 1, "reinforce_pp"),
+# (FSDP2's all-gathers) and report the full minibatch's metrics. token advantages: they are
+# whitened over both ranks' tokens, as over the whole batch in one process.
+@pytest.mark.parametrize("strategy,share,advantages", [
+    ("ddp", 1, "sequence"), ("fsdp2", 1, "sequence"), ("ddp", 8, "sequence"), ("fsdp2", 8, "sequence"),
+    ("ddp", 1, "token"),
 ])
-def test_two_ranks_match_one_process(ray_cluster, tiny_checkpoint, strategy, share, algorithm, make_batch):
+def test_two_ranks_match_one_process(ray_cluster, tiny_checkpoint, strategy, share, advantages, make_batch):
     cfg = load_config(None, [
         f"rollout.model.model_path={tiny_checkpoint}", "cluster.num_cpus_per_node=2",
         "cluster.component_placement='actor: all'", f"actor.strategy={strategy}", "actor.global_batch_size=4",
         f"actor.micro_batch_size={1 if share == 1 else 2}", "actor.optim.lr=1e-2", "data.rollout_batch_size=2",
-        "algorithm.group_size=4", f"algorithm.name={algorithm}",
-    ] + (["algorithm.reward_kl_beta=0.0"] if algorithm == "reinforce_pp" else []))
+        "plugins.modules=[rlinf_core.testing.algorithms]", f"algorithm.name={PROBE_NAME}", "algorithm.group_size=4",
+        f"algorithm.token_advantages={advantages == 'token'}",
+    ])
     batch = make_batch(n=8, seed=1, max_response=9, advantages=(1.2, 0.0, 0.4, -0.7), share_prompts=share)
     setup = TrainSetup(seed=0, temperature=1.0, total_optimizer_steps=2)
 
     single = TorchTrainBackend(section(cfg, "actor"))
     single.load(setup)
     order = actor_shards(8, 4, 1, 0, 1)[0]  # the same minibatches the two ranks will split
-    algo_cls = {"grpo": GRPO, "reinforce_pp": ReinforcePP}[algorithm]
-    expected_metrics = single.train_step(batch.select(order), algo_cls(section(cfg, "algorithm")), 2, True)
+    expected_metrics = single.train_step(batch.select(order), ClippedPolicyGradient(section(cfg, "algorithm")), 2, True)
     expected = single.state_dict_for_rollout()
 
     with actor_group(cfg, total_optimizer_steps=2) as group:
@@ -51,8 +54,8 @@ def test_two_ranks_match_one_process(ray_cluster, tiny_checkpoint, strategy, sha
         assert metrics[0][key] == pytest.approx(expected_metrics[key], abs=1e-5), key
     # AdamW's first steps are nearly sign(g): on entries whose gradient is near eps, rounding-level
     # differences between forward layouts (here shared-prompt vs per-row, other micro-batch cuts)
-    # grow to a few 1e-5; a wrong gradient moves weights by ~lr = 1e-2. reinforce_pp: every token
+    # grow to a few 1e-5; a wrong gradient moves weights by ~lr = 1e-2. token advantages: every token
     # has a non-zero (whitened, float64 statistics summed across ranks) advantage; measured 7.2e-5.
-    atol = 2e-5 if share == 1 and algorithm == "grpo" else 1e-4
+    atol = 2e-5 if share == 1 and advantages == "sequence" else 1e-4
     for name, tensor in expected.items():
         assert torch.allclose(got[name], tensor, atol=atol), (name, float((got[name] - tensor).abs().max()))
