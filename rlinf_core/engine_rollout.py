@@ -1,7 +1,8 @@
 """Engine-neutral parts of a rollout backend that drives an external inference engine (vLLM,
 SGLang): the resolved sampling settings, per-row seeds, the checkpoint's EOS ids and
-``config.json``, the check of pass-through sampling fields, and weight buckets for syncing the
-trainer's state dict into a live engine.
+``config.json``, the check of pass-through sampling fields, weight buckets for syncing the
+trainer's state dict into a live engine, and :class:`EngineRollout`, the base class that puts
+them together.
 
 Follows RLinf (arXiv:2509.15965), whose vLLM and SGLang workers both generate from token ids and
 take the trainer's weights in buckets without restarting the engine. Nothing here imports an
@@ -12,15 +13,18 @@ from __future__ import annotations
 
 import json
 import os
+from abc import abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
+from rlinf_core.config import RolloutConfig, doc
 from rlinf_core.errors import ConfigError
+from rlinf_core.interfaces.rollout import RolloutBackend
+from rlinf_core.models import load_tokenizer
 
 if TYPE_CHECKING:
     import torch
 
-    from rlinf_core.config import RolloutConfig
     from rlinf_core.data import RolloutRequest, TrajectoryBatch
 
 # One engine call: (prompt ids per row, sampling, request seed) -> (response ids, their
@@ -156,9 +160,91 @@ def checkpoint_eos_ids(path: str, tokenizer: Any) -> List[int]:
         eos = GenerationConfig.from_pretrained(path).eos_token_id
     except OSError:  # no generation_config.json
         eos = read_model_config(path).get("eos_token_id")
+    return eos_id_list(eos, tokenizer, path)
+
+
+def eos_id_list(eos: Any, tokenizer: Any, path: str) -> List[int]:
+    """The ids to stop on: ``eos`` (a generation config's ``eos_token_id``: an id, a list or
+    None) plus the tokenizer's EOS; none at all is a ConfigError naming the checkpoint ``path``."""
     ids = list(eos) if isinstance(eos, list) else [eos] if eos is not None else []
     if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
         ids.append(tokenizer.eos_token_id)
     if not ids:
         raise ConfigError(f"The checkpoint at {path!r} defines no EOS token; generation could never stop early.")
     return ids
+
+
+@dataclass
+class EngineRolloutConfig(RolloutConfig):
+    """The settings every :class:`EngineRollout` reads; each engine's section adds its own."""
+
+    weight_bucket_mb: int = doc(
+        512, "Weight sync sends the trainer's state dict in buckets of about this many MiB (whole tensors).", ge=1
+    )
+
+
+class EngineRollout(RolloutBackend):
+    """A rollout backend over an external engine, as RLinf's vLLM and SGLang workers are: the
+    checkpoint's tokenizer and EOS ids live here (the engine has none, so nothing is
+    re-tokenised), rollouts go through :func:`sample_groups`, and a weight sync brings released
+    weights back, loads the trainer's state dict in buckets and then forgets the KV cache, which
+    the old weights computed (RLinf PR #96: reusing it decayed rewards). A subclass starts its
+    engine and supplies the engine's own steps, the abstract methods below."""
+
+    config: EngineRolloutConfig
+    engine_name: ClassVar[str]  # in error messages: "vllm rollout: ..."
+
+    def load(self) -> None:
+        self.check_config(self.config)
+        path = self.config.model.model_path
+        self.tokenizer = load_tokenizer(path, "rollout.model.model_path")
+        self.eos_ids = checkpoint_eos_ids(path, self.tokenizer)
+        self.start_engine()
+
+    def generate(self, request: "RolloutRequest") -> "TrajectoryBatch":
+        if self.offloaded:
+            raise RuntimeError(
+                f"{self.engine_name} rollout: generate() after offload(): call update_weights() and onload() first"
+            )
+        return sample_groups(request, self.config, self.tokenizer, self.call_engine)
+
+    def update_weights(self, state_dict: Dict[str, "torch.Tensor"]) -> None:
+        self.restore_weights()
+        self.load_weights(state_dict, self.config.weight_bucket_mb * 2**20)
+        self.reset_cache()
+
+    def load_weights(self, state_dict: Mapping[str, "torch.Tensor"], bucket_bytes: int) -> int:
+        """Load ``state_dict`` into the live engine in buckets of at most ``bucket_bytes``, cast to
+        ``model.precision`` (without the cache reset :meth:`update_weights` adds); returns the
+        bucket count."""
+        count = 0
+        for bucket in weight_buckets(state_dict, bucket_bytes, torch_dtype(self.config.model.precision)):
+            self.load_bucket(bucket)
+            count += 1
+        return count
+
+    # -- the engine's own steps ---------------------------------------------------------------
+    @property
+    @abstractmethod
+    def offloaded(self) -> bool:
+        """Whether :meth:`offload` released memory that :meth:`onload` has not brought back."""
+
+    @abstractmethod
+    def start_engine(self) -> None:
+        """Start the engine on ``config.model.model_path`` (``self.eos_ids`` are known by then)."""
+
+    @abstractmethod
+    def call_engine(self, prompts: List[List[int]], s: Sampling, seed: int) -> Tuple[List[List[int]], List[List[float]], List[bool]]:
+        """One engine call, an :data:`EngineCall`."""
+
+    @abstractmethod
+    def load_bucket(self, bucket: Dict[str, "torch.Tensor"]) -> None:
+        """Load one bucket of whole tensors (Hugging Face names) into the engine's weights."""
+
+    @abstractmethod
+    def restore_weights(self) -> None:
+        """Bring weights :meth:`offload` released back before loading into them (nothing if resident)."""
+
+    @abstractmethod
+    def reset_cache(self) -> None:
+        """Forget every cached KV block."""

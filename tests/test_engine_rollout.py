@@ -7,7 +7,15 @@ import torch
 
 from rlinf_core import Ragged, RolloutRequest, SamplingParams
 from rlinf_core.config import RolloutConfig
-from rlinf_core.engine_rollout import Sampling, check_extra_sampling, checkpoint_eos_ids, row_seeds, weight_buckets
+from rlinf_core.engine_rollout import (
+    EngineRollout,
+    EngineRolloutConfig,
+    Sampling,
+    check_extra_sampling,
+    checkpoint_eos_ids,
+    row_seeds,
+    weight_buckets,
+)
 from rlinf_core.errors import ConfigError
 from rlinf_core.models import load_tokenizer
 
@@ -62,3 +70,61 @@ def test_eos_ids_from_generation_config_then_config_json(tiny_checkpoint, tmp_pa
     (bare / "config.json").write_text(json.dumps({}))
     with pytest.raises(ConfigError, match="defines no EOS token"):
         checkpoint_eos_ids(str(bare), type("Tok", (), {"eos_token_id": None})())
+
+
+class _RecordingEngine(EngineRollout):
+    """The engine steps of an EngineRollout, recorded: what the base class calls, in order."""
+
+    engine_name = "recording"
+
+    @classmethod
+    def check_config(cls, config):
+        if config.top_k == 0:
+            raise ConfigError("`rollout.top_k`=0 is refused here")
+
+    def start_engine(self):
+        self.calls, self.asleep = [], False
+
+    @property
+    def offloaded(self):
+        return self.asleep
+
+    def call_engine(self, prompts, s, seed):
+        self.calls.append(("call", len(prompts), s.max_new_tokens, seed))
+        return [[7, 8]] * len(prompts), [[-0.5, -0.25]] * len(prompts), [True] * len(prompts)
+
+    def load_bucket(self, bucket):
+        self.calls.append(("bucket", list(bucket), {t.dtype for t in bucket.values()}))
+
+    def restore_weights(self):
+        self.calls.append("restore")
+
+    def reset_cache(self):
+        self.calls.append("reset")
+
+
+def test_engine_rollout_loads_generates_and_syncs_weights_in_order(tiny_checkpoint):
+    cfg = EngineRolloutConfig(max_new_tokens=5, weight_bucket_mb=1)
+    cfg.model.model_path, cfg.model.precision = tiny_checkpoint, "bf16"
+    engine = _RecordingEngine(cfg)
+    engine.load()
+    assert engine.eos_ids == checkpoint_eos_ids(tiny_checkpoint, engine.tokenizer)
+
+    req = RolloutRequest(Ragged.from_list([[1, 2], [3]]), ["0", "1"], [["1"], ["2"]], group_size=3, seed=4)
+    batch = engine.generate(req)
+    assert engine.calls == [("call", 6, 5, 4)] and len(batch) == 6
+    assert batch.response_ids.to_list()[0].tolist() == [7, 8] and bool(batch.truncated.all())
+
+    engine.calls.clear()
+    state = {"a": torch.zeros(2**18), "b": torch.zeros(2**18), "c": torch.zeros(3, dtype=torch.long)}  # 1 MiB each in fp32, 512 KiB in bf16
+    engine.update_weights(state)
+    bf16, long = {torch.bfloat16}, {torch.long}
+    assert engine.calls == ["restore", ("bucket", ["a", "b"], bf16), ("bucket", ["c"], long), "reset"]
+    assert engine.load_weights(state, bucket_bytes=2**19) == 3  # one 512 KiB bf16 tensor per bucket
+
+    engine.asleep = True
+    with pytest.raises(RuntimeError, match="recording rollout: generate\\(\\) after offload\\(\\)"):
+        engine.generate(req)
+    cfg.top_k = 0
+    with pytest.raises(ConfigError, match="top_k"):
+        _RecordingEngine(cfg).load()  # the config is checked before anything loads

@@ -27,6 +27,7 @@ from rlinf_core.plan.decode_cost import ENGINE_COST_KEY, DecodeSteps, fixed_shar
 from rlinf_core.plan.memory import MemoryEstimate, ModelShape, rollout_memory
 from rlinf_core import RolloutBackend, RolloutRequest, SamplingParams, TrajectoryBatch, left_pad
 from rlinf_core.config import RolloutConfig, doc
+from rlinf_core.engine_rollout import eos_id_list
 from rlinf_core.errors import ConfigError
 from rlinf_core.models import load_tokenizer, resolve_device
 from rlinf_hf.decode import decode
@@ -73,14 +74,8 @@ class HFRollout(RolloutBackend):
         except Exception as exc:
             raise ConfigError(f"Cannot load `rollout.model.model_path`={path!r}: {type(exc).__name__}: {exc}") from exc
         self.model.to(self.device).eval()
-        eos = self.model.generation_config.eos_token_id
-        eos_ids = eos if isinstance(eos, list) else [eos] if eos is not None else []
-        if self.tokenizer.eos_token_id is not None and self.tokenizer.eos_token_id not in eos_ids:
-            eos_ids.append(self.tokenizer.eos_token_id)
-        if not eos_ids:
-            raise ConfigError(f"The checkpoint at {path!r} defines no EOS token; generation could never stop early.")
-        self.eos_ids = eos_ids
-        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos_ids[0]
+        self.eos_ids = eos_id_list(self.model.generation_config.eos_token_id, self.tokenizer, path)
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.eos_ids[0]
 
     @torch.inference_mode()
     def generate(self, request: RolloutRequest) -> TrajectoryBatch:

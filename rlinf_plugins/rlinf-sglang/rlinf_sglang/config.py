@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict
 
-from rlinf_core.config import RolloutConfig, doc
+from rlinf_core.config import doc
+from rlinf_core.engine_rollout import EngineRolloutConfig
 
 
 @dataclass
-class SGLangRolloutConfig(RolloutConfig):
+class SGLangRolloutConfig(EngineRolloutConfig):
     mem_fraction_static: float = doc(
         0.5, "Fraction of GPU memory SGLang takes for weights and KV cache (its mem_fraction_static).", gt=0.0, le=1.0
     )
@@ -37,9 +38,6 @@ class SGLangRolloutConfig(RolloutConfig):
         True,
         "Collocated mode: release the KV cache and weights while the actor trains (SGLang's enable_memory_saver, "
         "release/resume_memory_occupation).",
-    )
-    weight_bucket_mb: int = doc(
-        512, "Weight sync sends the trainer's state dict in buckets of about this many MiB (whole tensors).", ge=1
     )
     log_level: str = doc("error", "SGLang's own log level.", choices=("debug", "info", "warning", "error"))
     extra_sampling: Dict[str, Any] = doc(

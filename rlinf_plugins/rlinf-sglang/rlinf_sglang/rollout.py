@@ -7,8 +7,10 @@ Follows RLinf's SGLang rollout (arXiv:2509.15965) through SGLang's public ``Engi
 ``update_weights_from_tensor`` bucket by bucket (:func:`rlinf_core.engine_rollout.weight_buckets`)
 and one ``flush_cache`` after the last bucket (RLinf PR #96: KV computed with the old weights
 decayed rewards); ``release_memory_occupation`` / ``resume_memory_occupation`` for collocated
-mode. Deviations: see :mod:`rlinf_sglang.sampling` (log-probs under top-p/top-k). Not run on
-hardware yet (no GPU where it was written): the README says what has run.
+mode; the engine-neutral half (tokenizer, EOS ids, the order of a weight sync) is
+:class:`rlinf_core.engine_rollout.EngineRollout`. Deviations: see :mod:`rlinf_sglang.sampling`
+(log-probs under top-p/top-k). Not run on hardware yet (no GPU where it was written): the README
+says what has run.
 """
 
 from __future__ import annotations
@@ -18,17 +20,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 import torch
 
 from rlinf_core.plan.memory import MemoryEstimate, ModelShape, rollout_memory
-from rlinf_core import RolloutBackend, RolloutRequest, TrajectoryBatch
-from rlinf_core.engine_rollout import (
-    Sampling,
-    check_extra_sampling,
-    checkpoint_eos_ids,
-    row_seeds,
-    sample_groups,
-    torch_dtype,
-    weight_buckets,
-)
-from rlinf_core.models import load_tokenizer
+from rlinf_core.engine_rollout import EngineRollout, Sampling, check_extra_sampling, row_seeds
 from rlinf_sglang import engine as eng
 from rlinf_sglang.config import SGLangRolloutConfig
 from rlinf_sglang.sampling import OWNED_FIELDS, parse_output, sampling_params
@@ -36,9 +28,10 @@ from rlinf_sglang.sampling import OWNED_FIELDS, parse_output, sampling_params
 if TYPE_CHECKING:
     import sglang
 
-class SGLangRollout(RolloutBackend):
+class SGLangRollout(EngineRollout):
     config_class = SGLangRolloutConfig
     config: SGLangRolloutConfig
+    engine_name = "sglang"
 
     @classmethod
     def estimate_memory(cls, config: SGLangRolloutConfig, shape: ModelShape, rows: int, max_tokens: int,
@@ -55,44 +48,30 @@ class SGLangRollout(RolloutBackend):
 
         check_extra_sampling(config.extra_sampling, SamplingParams.__struct_fields__, OWNED_FIELDS, "SGLang sampling_params")
 
-    def load(self) -> None:
-        self.check_config(self.config)
-        path = self.config.model.model_path
-        self.tokenizer = load_tokenizer(path, "rollout.model.model_path")
-        self.eos_ids = checkpoint_eos_ids(path, self.tokenizer)
+    def start_engine(self) -> None:
         self.engine: "sglang.Engine" = eng.start_engine(self.config, seed=self.rank)
         self.released: List[str] = []  # memory tags released by offload()
 
-    def generate(self, request: RolloutRequest) -> TrajectoryBatch:
-        if self.released:
-            raise RuntimeError("sglang rollout: generate() after offload(): call update_weights() and onload() first")
-        return sample_groups(request, self.config, self.tokenizer, self._run)
+    @property
+    def offloaded(self) -> bool:
+        return bool(self.released)
 
-    def _run(self, prompts: List[List[int]], s: Sampling, seed: int) -> Tuple[List[List[int]], List[List[float]], List[bool]]:
+    def call_engine(self, prompts: List[List[int]], s: Sampling, seed: int) -> Tuple[List[List[int]], List[List[float]], List[bool]]:
         params = [sampling_params(s, self.eos_ids, self.config.extra_sampling, r) for r in row_seeds(seed, len(prompts))]
         outs = self.engine.generate(input_ids=prompts, sampling_params=params, return_logprob=True)
         parsed = [parse_output(o) for o in outs]  # SGLang returns a batch's outputs in request order
         return [p[0] for p in parsed], [p[1] for p in parsed], [p[2] for p in parsed]
 
-    def update_weights(self, state_dict: Dict[str, torch.Tensor]) -> None:
-        if "weights" in self.released:  # collocated mode: weights back before loading into them
+    def restore_weights(self) -> None:
+        if "weights" in self.released:
             self.engine.resume_memory_occupation(tags=["weights"])
             self.released.remove("weights")
-        self.load_weights(state_dict, self.config.weight_bucket_mb * 2**20)
-        self.flush_cache()
 
-    def load_weights(self, state_dict: Dict[str, torch.Tensor], bucket_bytes: int) -> int:
-        """Load ``state_dict`` into the live engine in buckets of at most ``bucket_bytes``
-        (without the cache flush that :meth:`update_weights` adds); returns the bucket count."""
-        count = 0
-        for bucket in weight_buckets(state_dict, bucket_bytes, torch_dtype(self.config.model.precision)):
-            _check(self.engine.update_weights_from_tensor(named_tensors=list(bucket.items()), flush_cache=False),
-                   "update_weights_from_tensor")
-            count += 1
-        return count
+    def load_bucket(self, bucket: Dict[str, torch.Tensor]) -> None:
+        _check(self.engine.update_weights_from_tensor(named_tensors=list(bucket.items()), flush_cache=False),
+               "update_weights_from_tensor")
 
-    def flush_cache(self) -> None:
-        """Forget every cached KV block (computed with the previous weights; RLinf PR #96)."""
+    def reset_cache(self) -> None:
         _check(self.engine.flush_cache(), "flush_cache")
 
     def offload(self) -> None:
@@ -106,7 +85,7 @@ class SGLangRollout(RolloutBackend):
             return
         self.engine.resume_memory_occupation(tags=list(self.released))
         self.released = []
-        self.flush_cache()
+        self.reset_cache()
 
 
 def _check(result: Any, what: str) -> None:

@@ -48,3 +48,51 @@ def test_engine_arguments():
     assert kw["skip_tokenizer_init"] is True and kw["disable_radix_cache"] is True and kw["enable_memory_saver"] is True
     assert (kw["context_length"], kw["attention_backend"], kw["tp_size"]) == (4096, "fa3", 1)
     assert "context_length" not in engine_kwargs(SGLangRolloutConfig(), 0)
+
+
+class _StandInEngine:
+    """Records the control calls ``sglang.Engine`` gets and answers as it does, ``(success, message)``."""
+
+    def __init__(self):
+        self.calls, self.refuse = [], None
+
+    def _answer(self, name):
+        return name != self.refuse, f"{name} refused"
+
+    def update_weights_from_tensor(self, named_tensors, flush_cache):
+        self.calls.append(("update", [n for n, _ in named_tensors], flush_cache))
+        return self._answer("update")
+
+    def flush_cache(self):
+        self.calls.append("flush")
+        return self._answer("flush")
+
+    def release_memory_occupation(self, tags):
+        self.calls.append(("release", tags))
+
+    def resume_memory_occupation(self, tags):
+        self.calls.append(("resume", tags))
+
+
+def test_weight_sync_and_memory_release_drive_the_engine_in_order(monkeypatch):
+    import torch
+
+    from rlinf_sglang import engine as eng
+    from rlinf_sglang.rollout import SGLangRollout
+
+    monkeypatch.setattr(eng, "start_engine", lambda config, seed: _StandInEngine())
+    rollout = SGLangRollout(SGLangRolloutConfig(weight_bucket_mb=1))
+    rollout.start_engine()
+    calls = rollout.engine.calls
+    rollout.offload()
+    assert rollout.offloaded and calls == [("release", ["kv_cache", "weights"])]
+    calls.clear()
+    rollout.update_weights({"a": torch.zeros(2**18), "b": torch.zeros(4)})  # a fills a 1 MiB bucket
+    assert calls == [("resume", ["weights"]), ("update", ["a"], False), ("update", ["b"], False), "flush"]
+    assert rollout.offloaded  # the KV cache is still released
+    calls.clear()
+    rollout.onload()
+    assert not rollout.offloaded and calls == [("resume", ["kv_cache"]), "flush"]
+    rollout.engine.refuse = "update"
+    with pytest.raises(RuntimeError, match="sglang rollout: update_weights_from_tensor failed: update refused"):
+        rollout.update_weights({"a": torch.zeros(4)})

@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict
 
-from rlinf_core.config import RolloutConfig, doc
+from rlinf_core.config import doc
+from rlinf_core.engine_rollout import EngineRolloutConfig
 
 
 @dataclass
-class VLLMRolloutConfig(RolloutConfig):
+class VLLMRolloutConfig(EngineRolloutConfig):
     enforce_eager: bool = doc(
         True, "Run the model eagerly (no CUDA graphs / torch.compile): fast start, best on CPU; set false on GPUs."
     )
@@ -43,9 +44,6 @@ class VLLMRolloutConfig(RolloutConfig):
         True,
         "Run vLLM's engine core in the rollout worker's process (VLLM_ENABLE_V1_MULTIPROCESSING=0): weights reach "
         "it by reference. Set false for tensor_parallel_size > 1.",
-    )
-    weight_bucket_mb: int = doc(
-        512, "Weight sync sends the trainer's state dict in buckets of about this many MiB (whole tensors).", ge=1
     )
     sleep_level: int = doc(
         1,

@@ -6,7 +6,8 @@ tokenizer, so nothing is re-tokenised), one request per response row with its ow
 fixed request seed reproduces a rollout), log-probs of the processed distribution (temperature,
 top-k, top-p applied; equal to the trainer's log-softmax(logits / T) when top-p and top-k are
 off), weight sync in buckets through ``collective_rpc`` followed by a prefix-cache reset
-(:mod:`rlinf_vllm.weights`).
+(:mod:`rlinf_vllm.weights`). The engine-neutral half (tokenizer, EOS ids, the order of a weight
+sync) is :class:`rlinf_core.engine_rollout.EngineRollout`.
 
 Collocated mode (``offload``/``onload``) puts the engine to sleep on GPUs (``LLM.sleep``:
 level 1 keeps the weights in host memory, level 2 drops them; the flow syncs weights before
@@ -17,23 +18,13 @@ nothing; the KV cache stays at ``kv_cache_memory_gib`` and the weights stay resi
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, Dict, List, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Tuple
 
 import torch
 
 from rlinf_core.plan.memory import GIB, MemoryEstimate, ModelShape, rollout_memory
-from rlinf_core import RolloutBackend, RolloutRequest, TrajectoryBatch
-from rlinf_core.engine_rollout import (
-    Sampling,
-    check_extra_sampling,
-    checkpoint_eos_ids,
-    row_seeds,
-    sample_groups,
-    torch_dtype,
-    weight_buckets,
-)
+from rlinf_core.engine_rollout import EngineRollout, Sampling, check_extra_sampling, row_seeds
 from rlinf_core.errors import ConfigError
-from rlinf_core.models import load_tokenizer
 from rlinf_vllm import engine as eng
 from rlinf_vllm import weights
 from rlinf_vllm.config import VLLMRolloutConfig
@@ -42,9 +33,10 @@ from rlinf_vllm.sampling import OWNED_FIELDS, sampling_kwargs
 if TYPE_CHECKING:
     from vllm import LLM
 
-class VLLMRollout(RolloutBackend):
+class VLLMRollout(EngineRollout):
     config_class = VLLMRolloutConfig
     config: VLLMRolloutConfig
+    engine_name = "vllm"
 
     @classmethod
     def estimate_memory(cls, config: VLLMRolloutConfig, shape: ModelShape, rows: int, max_tokens: int,
@@ -67,11 +59,7 @@ class VLLMRollout(RolloutBackend):
             raise ConfigError("`rollout.in_process`=true runs one engine process: set it false for tensor_parallel_size > 1.")
         eng.check_servable(config)
 
-    def load(self) -> None:
-        self.check_config(self.config)
-        path = self.config.model.model_path
-        self.tokenizer = load_tokenizer(path, "rollout.model.model_path")
-        self.eos_ids = checkpoint_eos_ids(path, self.tokenizer)
+    def start_engine(self) -> None:
         self.llm: "LLM" = eng.start_engine(self.config, seed=self.rank)
         self.asleep = False
         self.weights_awake = True
@@ -81,18 +69,17 @@ class VLLMRollout(RolloutBackend):
         """One token through the engine, so load() pays the first call's set-up (~20 s on CPU)
         and a model the kernels refuse fails here, naming the checkpoint."""
         try:
-            self._run([[self.eos_ids[0]]], Sampling(0.0, 1.0, -1, 1), seed=0)
+            self.call_engine([[self.eos_ids[0]]], Sampling(0.0, 1.0, -1, 1), seed=0)
         except Exception as exc:
             raise ConfigError(
                 f"vLLM cannot run `rollout.model.model_path`={self.config.model.model_path!r}: {type(exc).__name__}: {exc}"
             ) from exc
 
-    def generate(self, request: RolloutRequest) -> TrajectoryBatch:
-        if self.asleep:
-            raise RuntimeError("vllm rollout: generate() after offload(): call update_weights() and onload() first")
-        return sample_groups(request, self.config, self.tokenizer, self._run)
+    @property
+    def offloaded(self) -> bool:
+        return self.asleep
 
-    def _run(self, prompts: List[List[int]], s: Sampling, seed: int) -> Tuple[List[List[int]], List[List[float]], List[bool]]:
+    def call_engine(self, prompts: List[List[int]], s: Sampling, seed: int) -> Tuple[List[List[int]], List[List[float]], List[bool]]:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
@@ -108,30 +95,25 @@ class VLLMRollout(RolloutBackend):
             truncated.append(done.finish_reason == "length")
         return responses, logprobs, truncated
 
-    def update_weights(self, state_dict: Dict[str, torch.Tensor]) -> None:
-        if self.asleep and not self.weights_awake:
-            self.llm.wake_up(tags=["weights"])  # GPU collocated mode: weights back before loading
+    def restore_weights(self) -> None:
+        if self.asleep and not self.weights_awake:  # GPU collocated mode
+            self.llm.wake_up(tags=["weights"])
             self.weights_awake = True
-        self.load_weights(state_dict, self.config.weight_bucket_mb * 2**20)
-        self.reset_prefix_cache()
 
-    def load_weights(self, state_dict: Dict[str, torch.Tensor], bucket_bytes: int) -> int:
-        """Load ``state_dict`` into the live engine in buckets of at most ``bucket_bytes``
-        (without the prefix-cache reset that :meth:`update_weights` adds); returns the bucket count."""
+    def load_weights(self, state_dict: Mapping[str, torch.Tensor], bucket_bytes: int) -> int:
+        # Layerwise reload around all the buckets: a layer split over two is processed once (rlinf_vllm.weights).
         self.llm.collective_rpc(weights.begin)
-        count = 0
         try:
-            for bucket in weight_buckets(state_dict, bucket_bytes, torch_dtype(self.config.model.precision)):
-                self.llm.collective_rpc(weights.load, args=(bucket,))
-                count += 1
+            return super().load_weights(state_dict, bucket_bytes)
         except (KeyError, ValueError, AssertionError) as exc:
             raise RuntimeError(f"weight sync mismatch: {type(exc).__name__}: {exc}") from exc
         finally:
             self.llm.collective_rpc(weights.finish)
-        return count
 
-    def reset_prefix_cache(self) -> None:
-        """Forget every cached KV block (computed with the previous weights; RLinf PR #96)."""
+    def load_bucket(self, bucket: Dict[str, torch.Tensor]) -> None:
+        self.llm.collective_rpc(weights.load, args=(bucket,))
+
+    def reset_cache(self) -> None:
         if not self.llm.reset_prefix_cache():
             raise RuntimeError("vllm rollout: the prefix cache could not be reset (requests still running)")
 
@@ -146,7 +128,7 @@ class VLLMRollout(RolloutBackend):
             return
         self.llm.wake_up(tags=None if not self.weights_awake else ["kv_cache"])
         self.asleep = False
-        self.reset_prefix_cache()
+        self.reset_cache()
 
 
 def _sampling_fields(vllm: Any) -> List[str]:
