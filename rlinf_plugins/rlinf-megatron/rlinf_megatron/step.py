@@ -23,11 +23,10 @@ from typing import TYPE_CHECKING, Dict, List, Optional
 import torch
 
 from rlinf_core import LossInputs, TrajectoryBatch
-from rlinf_core.interfaces.algorithm import TokenAdvantageInputs
 from rlinf_megatron.batching import micro_batches
 from rlinf_megatron.micro import MicroBatch, forward_backward
 from rlinf_torch.metrics import MetricSums
-from rlinf_torch.step import apply_update, step_metrics
+from rlinf_torch.step import apply_update, step_metrics, token_advantages
 
 if TYPE_CHECKING:
     from rlinf_core import Algorithm
@@ -49,7 +48,8 @@ class MegatronTrainStep:
         self.ref = backend.score(backend.reference, batch)[0] if backend.reference is not None else None
         self.token_advantages: Optional[List[torch.Tensor]] = None
         if algorithm.needs_token_advantages:
-            self.token_advantages = self._token_advantages()
+            ref = torch.cat(self.ref) if self.ref is not None else None
+            self.token_advantages = token_advantages(algorithm, batch, torch.cat(self.old), ref, backend.data_parallel_sum)
         self.gap = max(
             (float((self.old[i] - batch.response_logprobs[i]).abs().max()) for i in range(n) if recompute and self.old[i].numel()),
             default=0.0,
@@ -66,28 +66,9 @@ class MegatronTrainStep:
         for _ in range(b.config.num_epochs):
             for m in range(num_minibatches):
                 stats, weights = self._minibatch(list(range(m * per, (m + 1) * per)))
-                for k, v in stats.items():
-                    sums.add({k: v}, weights.get(k, 1.0))
+                sums.add_means(stats, weights)
                 counts[apply_update(b, self.algorithm, stats, norms)] += 1
         return step_metrics(b, sums, counts, norms, self.gap)
-
-    def _token_advantages(self) -> List[torch.Tensor]:
-        batch, b = self.batch, self.b
-        lengths = batch.response_ids.lengths
-        inputs = TokenAdvantageInputs(
-            advantages=batch.advantages.float(),
-            old_logprobs=torch.cat(self.old).float(),
-            seq_lengths=lengths,
-            ref_logprobs=torch.cat(self.ref).float() if self.ref is not None else None,
-            rewards=batch.rewards,
-            reduce_sum=b.data_parallel_sum,
-            values=batch.values.values.float() if batch.values is not None else None,
-        )
-        adv = self.algorithm.token_advantages(inputs)
-        if tuple(adv.shape) != (int(lengths.sum()),):
-            raise ValueError(f"{type(self.algorithm).__name__}.token_advantages returned shape {tuple(adv.shape)}, "
-                             "not one value per response token")
-        return list(torch.split(adv.detach().float().cpu(), lengths.tolist()))
 
     # -- one minibatch --------------------------------------------------------------------
     def _minibatch(self, rows: List[int]) -> tuple:

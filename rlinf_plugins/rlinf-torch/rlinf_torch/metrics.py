@@ -30,6 +30,12 @@ class MetricSums:
                 self._sums[k] = self._sums.get(k, 0.0) + (v * weight if weight > 0 else 0.0)
                 self._weights[k] = self._weights.get(k, 0.0) + weight
 
+    def add_means(self, means: Mapping[str, float], weights: Mapping[str, float]) -> None:
+        """Add a reduced minibatch (:meth:`reduce`'s output): each mean with its own weight (1
+        where none is given), so a step's mean weighs every minibatch by its tokens."""
+        for k, v in means.items():
+            self.add({k: v}, weights.get(k, 1.0))
+
     def reduce(self, all_reduce: Optional[Callable[..., torch.Tensor]] = None) -> Tuple[Dict[str, float], Dict[str, float]]:
         """(means, weights) per name; ``all_reduce(tensor, op)`` sums/maxes over ranks when given."""
         keys = sorted(self._sums)

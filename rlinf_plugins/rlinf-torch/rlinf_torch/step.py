@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Set, Tuple
 
 import torch
 
@@ -85,8 +85,7 @@ class TrainStep:
             for m in range(num_minibatches):
                 stats, weights = self._minibatch(list(range(m * per_mb, (m + 1) * per_mb)))
                 counts["inert"] += weights.pop("_inert_sequences")
-                for k, v in stats.items():
-                    sums.add({k: v}, weights.get(k, 1.0))
+                sums.add_means(stats, weights)
                 outcome = self._apply_update(stats, grad_norms)
                 counts[outcome] += 1
                 self.updated = self.updated or outcome == "updates"
@@ -115,24 +114,11 @@ class TrainStep:
             self.old[i] = scored[i]
 
     def _token_advantages(self) -> List[torch.Tensor]:
-        """The algorithm's per-token advantages of every row, from the old (and reference) log-probs."""
         b, batch = self.b, self.batch
-        lengths = batch.response_ids.lengths
-        inputs = TokenAdvantageInputs(
-            advantages=batch.advantages.float(),
-            old_logprobs=torch.cat([self.old[i] for i in range(len(batch))]).float(),
-            seq_lengths=lengths,
-            ref_logprobs=self.ref.values.float() if self.ref is not None else None,
-            rewards=batch.rewards,
-            # NCCL reduces device tensors; the statistics come back where they were.
-            reduce_sum=lambda t: D.all_reduce(t.to(b.device)).to(t.device),
-            values=batch.values.values.float() if batch.values is not None else None,
-        )
-        adv = self.algorithm.token_advantages(inputs)
-        if tuple(adv.shape) != (int(lengths.sum()),):
-            name = type(self.algorithm).__name__
-            raise ValueError(f"{name}.token_advantages returned shape {tuple(adv.shape)}, not one value per response token")
-        return list(torch.split(adv.detach().float().cpu(), lengths.tolist()))
+        old = torch.cat([self.old[i] for i in range(len(batch))])
+        ref = self.ref.values if self.ref is not None else None
+        # NCCL reduces device tensors; the statistics come back where they were.
+        return token_advantages(self.algorithm, batch, old, ref, lambda t: D.all_reduce(t.to(b.device)).to(t.device))
 
     # -- one minibatch --------------------------------------------------------------------
     def _minibatch(self, rows: List[int]) -> Tuple[Dict[str, float], Dict[str, float]]:
@@ -254,6 +240,33 @@ class TrainStep:
         batch = self.batch
         gaps = [float((o - batch.response_logprobs[i]).abs().max()) for i, o in enumerate(self.old) if o is not None and o.numel()]
         return max(gaps, default=0.0)
+
+
+def token_advantages(
+    algorithm: "Algorithm",
+    batch: TrajectoryBatch,
+    old_logprobs: torch.Tensor,
+    ref_logprobs: Optional[torch.Tensor],
+    reduce_sum: Callable[[torch.Tensor], torch.Tensor],
+) -> List[torch.Tensor]:
+    """The algorithm's per-token advantages of every row of ``batch``, from the old (and
+    reference) log-probs of all its rows concatenated, checked to be one value per response
+    token, split per row (on the CPU). ``reduce_sum`` sums a statistic over the data-parallel ranks."""
+    lengths = batch.response_ids.lengths
+    inputs = TokenAdvantageInputs(
+        advantages=batch.advantages.float(),
+        old_logprobs=old_logprobs.float(),
+        seq_lengths=lengths,
+        ref_logprobs=ref_logprobs.float() if ref_logprobs is not None else None,
+        rewards=batch.rewards,
+        reduce_sum=reduce_sum,
+        values=batch.values.values.float() if batch.values is not None else None,
+    )
+    adv = algorithm.token_advantages(inputs)
+    if tuple(adv.shape) != (int(lengths.sum()),):
+        name = type(algorithm).__name__
+        raise ValueError(f"{name}.token_advantages returned shape {tuple(adv.shape)}, not one value per response token")
+    return list(torch.split(adv.detach().float().cpu(), lengths.tolist()))
 
 
 def apply_update(b: "TorchTrainBackend", algorithm: "Algorithm", stats: Dict[str, float], grad_norms: List[float]) -> str:
