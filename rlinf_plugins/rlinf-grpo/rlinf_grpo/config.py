@@ -24,6 +24,12 @@ def require_int(value: Any, field: str) -> int:
     return value
 
 
+def ratio_early_stop_off(note: str) -> Any:
+    """The ``ratio_early_stop`` field of an algorithm whose paper has no such stop: off by default,
+    still settable. ``note`` follows RLinf's name in the help, e.g. "; off for RLOO (... has none)"."""
+    return doc(0.0, f"RLinf's ratio early stop (arXiv:2509.15965){note}. 0 disables.", ge=0.0)
+
+
 @dataclass
 class GRPOConfig(AlgorithmConfig):
     adv_eps: float = doc(

@@ -44,7 +44,7 @@ from rlinf_core import LossInputs, TrajectoryBatch
 from rlinf_core.config import doc
 from rlinf_core.errors import ConfigError
 from rlinf_grpo.algorithm import GRPO
-from rlinf_grpo.config import MAX_RESPONSE_LENGTH, GRPOConfig, require_int
+from rlinf_grpo.config import MAX_RESPONSE_LENGTH, GRPOConfig, ratio_early_stop_off, require_int
 
 # The paper's soft-punishment buffer relative to its length limit: 4096 / 20480.
 DEFAULT_BUFFER_FRACTION = 0.2
@@ -55,9 +55,7 @@ class DAPOConfig(GRPOConfig):
     clip_ratio_high: float = doc(
         0.28, "Upper clip: ratio <= 1 + clip_ratio_high; DAPO's clip-higher (Yu et al. 2025, §3.1).", ge=0.0
     )
-    ratio_early_stop: float = doc(
-        0.0, "RLinf's ratio early stop (arXiv:2509.15965); off in DAPO (Yu et al. 2025 has none). 0 disables.", ge=0.0
-    )
+    ratio_early_stop: float = ratio_early_stop_off("; off in DAPO (Yu et al. 2025 has none)")
     dynamic_sampling: bool = doc(
         True, "Drop groups whose rewards are all equal and sample more prompts to fill the batch (DAPO §3.2)."
     )

@@ -25,7 +25,7 @@ from rlinf_core import LossInputs, TrajectoryBatch
 from rlinf_core.config import doc
 from rlinf_grpo.advantages import group_relative_advantages
 from rlinf_grpo.algorithm import GRPO
-from rlinf_grpo.config import MAX_RESPONSE_LENGTH, GRPOConfig, require_int
+from rlinf_grpo.config import MAX_RESPONSE_LENGTH, GRPOConfig, ratio_early_stop_off, require_int
 from rlinf_grpo.loss import aggregate
 
 
@@ -44,9 +44,7 @@ class DrGRPOConfig(GRPOConfig):
         "max_completion_length).",
         ge=1,
     )
-    ratio_early_stop: float = doc(
-        0.0, "RLinf's ratio early stop (arXiv:2509.15965); off for Dr. GRPO (Liu et al. 2025 has none). 0 disables.", ge=0.0
-    )
+    ratio_early_stop: float = ratio_early_stop_off("; off for Dr. GRPO (Liu et al. 2025 has none)")
 
 
 class DrGRPO(GRPO):

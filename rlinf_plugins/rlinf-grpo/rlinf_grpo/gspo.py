@@ -33,7 +33,7 @@ import torch
 from rlinf_core import LossInputs
 from rlinf_core.config import doc
 from rlinf_grpo.algorithm import GRPO
-from rlinf_grpo.config import GRPOConfig
+from rlinf_grpo.config import GRPOConfig, ratio_early_stop_off
 from rlinf_grpo.loss import clip_ratio_loss, sequence_index, sequence_means
 
 # verl's clamp of the sequence log-ratio before exp (compute_policy_loss_gspo).
@@ -54,9 +54,7 @@ class GSPOConfig(GRPOConfig):
     clip_ratio_high: float = doc(
         4e-4, "Upper clip of the sequence ratio: s <= 1 + clip_ratio_high (GSPO, Zheng et al. 2025: 4e-4).", ge=0.0
     )
-    ratio_early_stop: float = doc(
-        0.0, "RLinf's ratio early stop (arXiv:2509.15965), on the sequence ratios; off for GSPO. 0 disables.", ge=0.0
-    )
+    ratio_early_stop: float = ratio_early_stop_off(", on the sequence ratios; off for GSPO")
 
 
 def sequence_ratios(logprobs: torch.Tensor, old_logprobs: torch.Tensor, seq_lengths: torch.Tensor) -> torch.Tensor:

@@ -31,7 +31,7 @@ import torch
 from rlinf_core.config import doc
 from rlinf_core.interfaces.algorithm import TokenAdvantageInputs
 from rlinf_grpo.advantages import returns_to_go, whiten
-from rlinf_grpo.config import GRPOConfig
+from rlinf_grpo.config import GRPOConfig, ratio_early_stop_off
 from rlinf_grpo.token_level import TokenAdvantageGRPO
 
 
@@ -43,9 +43,7 @@ class ReinforcePPConfig(GRPOConfig):
         "Hu 2025; 1e-4 as OpenRLHF's --init_kl_coef example); 0 disables and needs no reference model.",
         ge=0.0,
     )
-    ratio_early_stop: float = doc(
-        0.0, "RLinf's ratio early stop (arXiv:2509.15965); off for REINFORCE++ (Hu 2025 has none). 0 disables.", ge=0.0
-    )
+    ratio_early_stop: float = ratio_early_stop_off("; off for REINFORCE++ (Hu 2025 has none)")
 
 
 class ReinforcePP(TokenAdvantageGRPO):

@@ -26,7 +26,7 @@ from rlinf_core import TrajectoryBatch
 from rlinf_core.config import doc
 from rlinf_grpo.advantages import leave_one_out_advantages
 from rlinf_grpo.algorithm import GRPO
-from rlinf_grpo.config import GRPOConfig
+from rlinf_grpo.config import GRPOConfig, ratio_early_stop_off
 
 
 @dataclass
@@ -38,9 +38,7 @@ class RLOOConfig(GRPOConfig):
         "2025); seq-mean as GRPO (Shao et al. 2024).",
         choices=("seq-sum", "token-mean", "seq-mean"),
     )
-    ratio_early_stop: float = doc(
-        0.0, "RLinf's ratio early stop (arXiv:2509.15965); off for RLOO (Ahmadian et al. 2024 has none). 0 disables.", ge=0.0
-    )
+    ratio_early_stop: float = ratio_early_stop_off("; off for RLOO (Ahmadian et al. 2024 has none)")
 
 
 class RLOO(GRPO):
