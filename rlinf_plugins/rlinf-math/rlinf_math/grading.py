@@ -99,7 +99,12 @@ REASONS = {
 # loaded machine (benchmarks/grader.py measures both).
 DEFAULT_TIMEOUT_S = 1.5
 
-COUNTERS = ("timeouts", "no_answer", "answer_too_long", "grader_errors", "guard_rejections", "unsafe_golds")
+# The batch counter each failing verdict reason adds to (Grades.counts), in reporting order.
+COUNTED = {
+    TIMED_OUT: "timeouts", NO_ANSWER: "no_answer", TOO_LONG_ANSWER: "answer_too_long", GRADER_ERROR: "grader_errors",
+    UNSAFE: "guard_rejections", UNSAFE_GOLD: "unsafe_golds",
+}
+COUNTERS = tuple(COUNTED.values())
 
 _INEQUALITY = re.compile(r"<|>|\\le(?:q|qslant)?(?![a-zA-Z])|\\ge(?:q|qslant)?(?![a-zA-Z])|\\[lg]t(?![a-zA-Z])")
 _SET_LIKE = re.compile(r"[\[\]]|\\cup|\\infty|\\emptyset|\\mathbb|\\\{|^\(.*,.*\)$")
@@ -325,20 +330,9 @@ def grade(
 
     final = [v if v is not None else Verdict(False, GRADER_ERROR) for v in verdicts]
     result = Grades(correct=[v.correct for v in final], verdicts=final)
-    counts = result.counts
     for v in final:
-        if v.reason == NO_ANSWER:
-            counts["no_answer"] += 1
-        elif v.reason == TOO_LONG_ANSWER:
-            counts["answer_too_long"] += 1
-        elif v.reason == TIMED_OUT:
-            counts["timeouts"] += 1
-        elif v.reason == GRADER_ERROR:
-            counts["grader_errors"] += 1
-        elif v.reason == UNSAFE:
-            counts["guard_rejections"] += 1
-        elif v.reason == UNSAFE_GOLD:
-            counts["unsafe_golds"] += 1
+        if v.reason in COUNTED:
+            result.counts[COUNTED[v.reason]] += 1
     return result
 
 
