@@ -9,8 +9,9 @@
   and the trainer's log-probs for rollout backends, a loaded group of actor ranks on real Ray.
 - :mod:`rlinf_core.testing.algorithms`: ``ClippedPolicyGradient``, a probe algorithm (PPO's
   clipped loss with switches for KL, entropy, token advantages, early stop, truncation masks)
-  that drives a train backend's tests without an algorithm plugin; registered as
-  ``probe_clipped_pg`` when a config loads ``plugins.modules=[rlinf_core.testing.algorithms]``.
+  that drives a train backend's tests, and ``check_train_backend``'s step, without an algorithm
+  plugin; registered as ``probe_clipped_pg`` when a config loads
+  ``plugins.modules=[rlinf_core.testing.algorithms]``.
 - :mod:`rlinf_core.testing.cli`: the ``rlinf`` CLI in a subprocess (``run_cli``, ``start_cli``,
   ``wait_for_path``) and a short test run's data and overrides (``addition_rows``,
   ``short_run_overrides``, ``metrics_by_step``).

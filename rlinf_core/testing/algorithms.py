@@ -19,7 +19,8 @@ sequence-mean aggregated, with switches for every optional hook a train backend 
   backend's shortcut.
 
 Its loss metrics are ``train/policy_loss`` (mean per-token clipped loss), ``train/ratio``,
-``train/ratio_max`` and ``train/clip_fraction``. It is for backends' tests, not for training:
+``train/ratio_max`` and ``train/clip_fraction``. With its defaults it drives the train-backend
+contract's step (``check_train_backend``). It is for backends' tests, not for training:
 an algorithm plugin (e.g. rlinf-grpo) is tested through its own package. Registered as
 ``probe_clipped_pg`` by this module's ``register_algorithms``, so a recipe can select it by
 name with ``plugins.modules=[rlinf_core.testing.algorithms]`` (as actor workers resolve it).

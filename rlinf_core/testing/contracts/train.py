@@ -2,8 +2,9 @@
 Face forward, an update that changes the weights, weights out under Hugging Face names, a
 checkpoint that loads back, and exact resumption through ``save_state``/``load_state``.
 
-The step is driven by :class:`ProbeAlgorithm` (REINFORCE with a group baseline), so a backend's
-tests need no algorithm plugin."""
+The step is driven by :class:`~rlinf_core.testing.algorithms.ClippedPolicyGradient` with its
+defaults (PPO's clipped loss, token-mean; no KL, entropy, token advantages or early stop), so a
+backend's tests need no algorithm plugin."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import os
 import tempfile
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
-from rlinf_core.interfaces import Algorithm, LossInputs, LossOutput
 from rlinf_core.testing.contracts.backends import backend_config, model_state
 from rlinf_core.testing.contracts.common import PluginRef, Report, check_by_name, finite, report_for, resolve
 
@@ -21,39 +21,6 @@ if TYPE_CHECKING:
 
     from rlinf_core.data import Ragged, TrajectoryBatch
     from rlinf_core.plugins import Registry
-
-
-class ProbeAlgorithm(Algorithm):
-    """REINFORCE with a group-mean baseline and importance ratio; drives the train-backend check."""
-
-    def __init__(self) -> None:
-        from rlinf_core.config.schema import AlgorithmConfig
-
-        super().__init__(AlgorithmConfig(name="contract-probe"))
-
-    @property
-    def advantages_per_group(self) -> bool:
-        return True
-
-    @property
-    def loss_divides_by_num_tokens(self) -> Optional[bool]:
-        return True
-
-    def compute_advantages(self, batch: "TrajectoryBatch") -> "torch.Tensor":
-        import torch
-
-        adv = torch.zeros(len(batch))
-        for g in torch.unique(batch.group_ids):
-            idx = batch.group_ids == g
-            adv[idx] = batch.rewards[idx] - batch.rewards[idx].mean()
-        return adv
-
-    def compute_loss(self, inputs: LossInputs) -> LossOutput:
-        import torch
-
-        ratio = torch.exp(inputs.logprobs - inputs.old_logprobs)
-        loss = -(inputs.advantages * ratio).sum() / inputs.num_tokens
-        return LossOutput(loss=loss, metrics={"train/ratio": float(ratio.detach().mean())})
 
 
 def _reference_logprobs(
@@ -200,6 +167,7 @@ def check_train_backend(
     import torch
 
     from rlinf_core.interfaces.train import TrainSetup
+    from rlinf_core.testing.algorithms import ClippedPolicyGradient
 
     name, cls, registry = resolve("train_backends", backend, modules, registry)
     rep = report_for("train_backends", name, cls)
@@ -218,7 +186,7 @@ def check_train_backend(
     engine.load(TrainSetup(seed=0, temperature=temperature, total_optimizer_steps=4))
     batch = _probe_batch(path)
     lp = _check_logprobs(rep, engine, batch, path, temperature)
-    metrics = engine.train_step(batch, ProbeAlgorithm(), 1, True)
+    metrics = engine.train_step(batch, ClippedPolicyGradient(), 1, True)
     rep.check(
         isinstance(metrics, dict) and all(isinstance(k, str) and finite(v) for k, v in metrics.items()),
         f"train_step must return a dict of name -> finite float, got {metrics!r}",
@@ -237,13 +205,14 @@ def _check_resume(
 ) -> None:
     """A backend rebuilt from the checkpoint plus ``save_state`` continues exactly like the original."""
     from rlinf_core.interfaces.train import TrainSetup
+    from rlinf_core.testing.algorithms import ClippedPolicyGradient
 
     engine.save_state(state)
     resumed = cls(dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, model_path=checkpoint)), rank=0, world_size=1)
     resumed.load(TrainSetup(seed=0, temperature=temperature, total_optimizer_steps=4))
     resumed.load_state(state)
     for backend in (engine, resumed):
-        backend.train_step(batch, ProbeAlgorithm(), 1, True)
+        backend.train_step(batch, ClippedPolicyGradient(), 1, True)
     gap = float((engine.compute_logprobs(batch)[0].values - resumed.compute_logprobs(batch)[0].values).abs().max())
     rep.check(
         gap < 1e-5,

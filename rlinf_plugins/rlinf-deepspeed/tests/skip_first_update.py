@@ -1,10 +1,11 @@
-"""A test plugin module: GRPO that rejects the first update it is asked about (an early stop)."""
+"""A test plugin module: rlinf_core.testing's probe algorithm (with its defaults, the loss and
+numbers of GRPO's defaults) that rejects the first update it is asked about, as an early stop would."""
 
 from rlinf_core import hookimpl
-from rlinf_grpo import GRPO
+from rlinf_core.testing.algorithms import ClippedPolicyGradient
 
 
-class SkipFirstUpdate(GRPO):
+class SkipFirstUpdate(ClippedPolicyGradient):
     def skip_update(self, minibatch_metrics):
         self.asked = getattr(self, "asked", 0) + 1
         return self.asked == 1
@@ -12,4 +13,4 @@ class SkipFirstUpdate(GRPO):
 
 @hookimpl
 def register_algorithms(register):
-    register("grpo_skip_first", SkipFirstUpdate)
+    register("probe_skip_first", SkipFirstUpdate)

@@ -1,5 +1,7 @@
 """ZeRO-1/2/3 on two real Ray ranks (gloo, DeepSpeed's CPU accelerator) against the torch
-backend in one process, over two GRPO steps; and exact resumption from save_state.
+backend in one process, over two steps of rlinf_core.testing's probe algorithm (with its
+defaults, GRPO's loss and numbers), so no algorithm plugin is needed; and exact resumption from
+save_state.
 
 Tolerance. The same AdamW update, computed from gradients summed in another order: ZeRO reduces
 gradients bucket by bucket (reduce-scatter at stages 2 and 3) where one process sums them in
@@ -19,20 +21,23 @@ import torch
 from rlinf_core import TrainSetup, get_registry
 from rlinf_core.config import load_config, section
 from rlinf_core.flow.step import actor_shards
+from rlinf_core.testing.algorithms import PROBE_NAME
 from rlinf_core.testing.batches import random_trajectory_batch
 from rlinf_core.testing.groups import actor_group
 from rlinf_torch import TorchTrainBackend
 
 pytestmark = pytest.mark.slow
 LR = 1e-2
-# GRPO that rejects the first update it is asked about (as a ratio early stop would): the first
+# The probe, rejecting the first update it is asked about (as a ratio early stop would): the first
 # minibatch's gradients must be discarded, and the second minibatch's update must not carry them.
 SKIP_FIRST = Path(__file__).with_name("skip_first_update.py")
+# The ranks resolve both algorithms by name, as they would an algorithm plugin's.
+MODULES = ("rlinf_core.testing.algorithms", str(SKIP_FIRST))
 
 
-def config(checkpoint, backend, stage=2, algorithm="grpo_skip_first"):
+def config(checkpoint, backend, stage=2, algorithm="probe_skip_first"):
     # ZeRO-3 runs one sequence per row (no shared-prompt forward): the reference does too.
-    return load_config(None, [f"actor.share_prompts={stage < 3}", f"plugins.modules=[{SKIP_FIRST}]",
+    return load_config(None, [f"actor.share_prompts={stage < 3}", f"plugins.modules=[{','.join(MODULES)}]",
         f"algorithm.name={algorithm}",
         f"rollout.model.model_path={checkpoint}", "cluster.num_cpus_per_node=2", "cluster.component_placement='actor: all'",
         f"actor.backend={backend}", "actor.global_batch_size=4", "actor.micro_batch_size=2", f"actor.optim.lr={LR}",
@@ -47,7 +52,7 @@ def batches():
 
 def one_process_torch(checkpoint, stage):
     cfg = config(checkpoint, "torch", stage)
-    algorithm = get_registry((str(SKIP_FIRST),)).get("algorithms", "grpo_skip_first")(section(cfg, "algorithm"))
+    algorithm = get_registry(MODULES).get("algorithms", "probe_skip_first")(section(cfg, "algorithm"))
     single = TorchTrainBackend(section(cfg, "actor"))
     single.load(TrainSetup(seed=0, temperature=1.0, total_optimizer_steps=4))
     order = actor_shards(8, 4, 1, 0, 1)[0]
@@ -82,9 +87,9 @@ def test_two_zero_ranks_match_one_torch_process_and_resume_exactly(ray_cluster, 
     assert any(float((got[k] - v).abs().max()) > 0 for k, v in one_step_weights(tmp_path).items())  # it trained
     if not resume:
         return
-    # The second step, resumed: plain GRPO, which (ratios far below its early stop) updates as
-    # grpo_skip_first does after its first minibatch.
-    resumed_cfg = config(str(tmp_path / "weights"), "deepspeed", stage, algorithm="grpo")
+    # The second step, resumed: the plain probe (no early stop), which updates as probe_skip_first
+    # does after its first minibatch.
+    resumed_cfg = config(str(tmp_path / "weights"), "deepspeed", stage, algorithm=PROBE_NAME)
     with actor_group(resumed_cfg) as group:
         group.execute("load_state", str(tmp_path / "state"))
         train(group, second)

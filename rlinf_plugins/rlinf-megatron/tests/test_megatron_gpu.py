@@ -1,6 +1,6 @@
-"""The Megatron backend on GPUs: the contract suite, the same two GRPO steps as the torch backend,
-and `rlinf run` end to end with a checkpoint and a resume. Marked `gpu`: skipped where no CUDA
-device is visible (CI's CPUs). **None of these has run on hardware yet** (README).
+"""The Megatron backend on GPUs: the contract suite, the same two steps as the torch backend
+(rlinf_core.testing's probe algorithm with GRPO's settings), and `rlinf run` end to end with a
+checkpoint and a resume. Marked `gpu`: skipped where no CUDA device is visible (CI's CPUs). **None of these has run on hardware yet** (README).
 
 Tolerance against torch: the same Adam update (weight decay off: Megatron exempts biases and
 norms from it) from gradients summed in another order, fp32, lr 1e-2: 1e-4, as for DeepSpeed."""
@@ -31,7 +31,7 @@ def test_contract_suite(tmp_path, tiny_checkpoint):
     assert "train/optimizer_steps" in proc.stdout
 
 
-def test_two_grpo_steps_match_the_torch_backend(tmp_path, tiny_checkpoint):
+def test_two_steps_match_the_torch_backend(tmp_path, tiny_checkpoint):
     proc = subprocess.run([sys.executable, str(HERE / "megatron_vs_torch.py"), tiny_checkpoint], cwd=tmp_path,
                           env=env(tmp_path), capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
