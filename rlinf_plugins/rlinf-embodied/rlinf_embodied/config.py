@@ -27,10 +27,23 @@ class EnvConfig:
 
 @dataclass
 class PolicyConfig:
-    """The policy (and the critic, PPO) acting on the state and the goal."""
+    """The policy: an MLP (and its critic, PPO) over the state and goal, or a Hugging Face VLA."""
 
+    kind: str = doc("mlp", "mlp: a Gaussian MLP over the state, trained here; hf: a Hugging Face vision-language-"
+                    "action model (OpenVLA's predict_action) acting on camera images and the instruction, "
+                    "evaluation only, on a GPU.", choices=("mlp", "hf"))
     hidden_sizes: List[int] = doc([64, 64], "Hidden layer widths of the policy's and the critic's MLPs.")
     init_log_std: float = doc(-0.5, "Initial log standard deviation of the Gaussian actions.")
+    checkpoint: str = doc("", "A policy.pt an earlier run wrote, to start from (its observation and action sizes "
+                          "and hidden sizes must match); empty: fresh weights.")
+    path: str = doc("", "kind hf: the VLA checkpoint (a directory or hub id), e.g. "
+                    "openvla/openvla-7b-finetuned-libero-spatial.")
+    unnorm_key: str = doc("", "kind hf: the dataset whose action statistics un-normalise the VLA's actions "
+                          "(OpenVLA's unnorm_key, e.g. libero_spatial); empty: the checkpoint's only one.")
+    device: str = doc("cuda", "kind hf: the device the VLA runs on.")
+    dtype: str = doc("bfloat16", "kind hf: the VLA's weight dtype.", choices=("bfloat16", "float16", "float32"))
+    image_size: int = doc(256, "kind hf: camera image width and height (OpenVLA's LIBERO evaluation: 256, "
+                          "resized to 224 by its processor).", ge=16)
 
 
 @dataclass
@@ -60,7 +73,9 @@ class EmbodiedRunnerConfig:
 
     output_dir: str = doc("results/${runner.experiment_name}", "Where the run writes (metrics, GIFs, checkpoint).")
     experiment_name: str = doc("rlinf-embodied", "Experiment name (MLflow experiment, default output dir).")
-    max_steps: int = doc(100, "Iterations: each collects one episode per environment, then updates.", ge=1)
+    max_steps: int = doc(100, "Iterations: each collects one episode per environment, then updates. 0: no "
+                         "training, only the validation episodes (an evaluation of the fresh or checkpoint policy).",
+                         ge=0)
     max_minutes: float = doc(0.0, "Stop after this many minutes of training (0: no limit).", ge=0.0)
     seed: int = doc(1, "Seed of the environments' starts, the action noise and the initial weights.")
     val_interval: int = doc(10, "Validate every N iterations (and at the end); 0: only at the end.", ge=0)

@@ -6,7 +6,8 @@ here on CPU: a 7-DoF arm reaching, pushing, sliding or picking towards a goal, w
 and the desired goal concatenated (the policy sees the task through its goal); actions are
 clipped to the action space's box. Probed (issue 20): ManiSkill3 cannot create an env without
 Vulkan, and LIBERO's offline-installable build is ~3 GB, so Fetch is the simulator this plugin
-trains on; another family plugs in as another :class:`EnvBatch`.
+trains on and LIBERO (:mod:`rlinf_embodied.libero`, an optional extra) plugs in as another
+:class:`EnvBatch`.
 
 Rendering (the evaluation GIF) uses MuJoCo's EGL backend, which runs on CPU through Mesa; where
 it cannot, :meth:`EnvBatch.frame` returns None and the GIF plots the trajectory instead.
@@ -40,6 +41,7 @@ class EnvStep:
     success: np.ndarray  # float32 [n]: the task's own success flag after this step
     goal_xyz: np.ndarray  # float32 [n, 3]: the desired goal (for the plotted trajectory)
     achieved_xyz: np.ndarray  # float32 [n, 3]
+    images: Optional[np.ndarray] = None  # uint8 [n, H, W, 3]: the camera, for a policy that sees (policy.kind: hf)
 
 
 class EnvBatch(ABC):
@@ -47,6 +49,7 @@ class EnvBatch(ABC):
 
     obs_size: int
     action_size: int
+    instruction: str = ""  # the task in words, for a language-conditioned policy; empty: the goal is in the state
 
     @abstractmethod
     def reset(self, seeds: Sequence[int]) -> EnvStep:
@@ -151,9 +154,14 @@ class FetchBatch(EnvBatch):
             env.close()
 
 
-def make_env_batch(env_id: str, n: int, horizon: int, render_size: int = 0) -> EnvBatch:
-    """The batch for ``env.id`` (a clear ConfigError naming the field for an id it cannot make)."""
+def make_env_batch(env_id: str, n: int, horizon: int, render_size: int = 0, camera_size: int = 0) -> EnvBatch:
+    """The batch for ``env.id`` (a clear ConfigError naming the field for an id it cannot make);
+    ``camera_size`` > 0: every step carries every environment's camera image of that size."""
     if env_id.startswith("libero:"):
-        raise ConfigError(f"`env.id` {env_id!r}: LIBERO environments are not wired into rlinf-embodied yet "
-                          "(the package README says what runs); use a Fetch id such as FetchReachDense-v4.")
+        from rlinf_embodied.libero import LiberoBatch
+
+        return LiberoBatch(env_id, n, horizon, render_size, camera_size)
+    if camera_size:
+        raise ConfigError(f"`policy.kind`=hf needs camera images and a task instruction, which `env.id` {env_id!r} "
+                          "does not give: use a LIBERO task (libero:<suite>/<task index>).")
     return FetchBatch(env_id, n, horizon, render_size)

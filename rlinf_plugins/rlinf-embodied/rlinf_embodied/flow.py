@@ -9,7 +9,7 @@ then the policy worker learns from it (PPO with GAE, or GRPO with episode groups
 
 Deviations: the policy acts and learns in one worker (RLinf can place the actor apart and sync
 weights; with a small MLP the sync would cost more than it saves); a fixed horizon per episode;
-the Fetch family only (LIBERO evaluation is not wired in; see the README).
+LIBERO is stepped state-only (its policy is the same MLP; RLinf's is OpenVLA-OFT on images).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from rlinf_embodied.collect import collect
 from rlinf_embodied.config import EmbodiedConfig
 from rlinf_embodied.curves import write_curves
 from rlinf_embodied.gif import write_gif
-from rlinf_embodied.workers import EnvWorker, PolicyWorker, stage_sizes
+from rlinf_embodied.workers import EnvWorker, PolicyWorker, camera_size, stage_sizes
 
 COMPONENTS = {"env": EnvWorker, "policy": PolicyWorker}
 
@@ -46,9 +46,28 @@ def check(cfg: Any, env_ranks: int) -> None:
         stage_sizes(cfg.env.envs_per_worker, cfg.env.pipeline_stage_num)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    if cfg.policy.kind == "hf" and cfg.runner.max_steps:
+        raise ConfigError(f"`policy.kind`=hf evaluates a VLA but `runner.max_steps`={cfg.runner.max_steps}: set "
+                          "runner.max_steps=0 (training a VLA with RL, as RLinf does OpenVLA-OFT, is not built here).")
+    if cfg.policy.kind == "hf" and not cfg.policy.path:
+        raise ConfigError("`policy.path` is empty: `policy.kind`=hf needs a VLA checkpoint (a directory or a hub id).")
     if cfg.algorithm.name == "grpo" and cfg.env.envs_per_worker % cfg.algorithm.group_size:
         raise ConfigError(f"`env.envs_per_worker`={cfg.env.envs_per_worker} must be a multiple of "
                           f"`algorithm.group_size`={cfg.algorithm.group_size} (a group's episodes share a start).")
+
+
+def check_env_and_policy(cfg: Any) -> None:
+    """Make one environment (a bad ``env.id`` fails here, before Ray starts) and, given
+    ``policy.checkpoint``, load it into a policy of that environment's sizes."""
+    from rlinf_embodied.envs import make_env_batch
+
+    probe = make_env_batch(cfg.env.id, 1, cfg.env.horizon, camera_size=camera_size(cfg))
+    sizes = probe.obs_size, probe.action_size
+    probe.close()
+    if cfg.policy.checkpoint and cfg.policy.kind == "mlp":
+        from rlinf_embodied.policy import ActorCritic, load_checkpoint
+
+        load_checkpoint(ActorCritic(*sizes, cfg.policy.hidden_sizes, cfg.policy.init_log_std), cfg.policy.checkpoint)
 
 
 class EmbodiedFlow(Flow):
@@ -62,9 +81,9 @@ class EmbodiedFlow(Flow):
         placement = placement_for_cluster(cfg.cluster)
         placement.require(list(COMPONENTS))
         check(typed, len(placement.ranks("env")))
-        from rlinf_embodied.envs import make_env_batch
-
-        make_env_batch(typed.env.id, 1, typed.env.horizon).close()  # a bad env id fails here, before Ray starts
+        if cfg.policy.checkpoint:  # the workers' working directory is not the driver's
+            cfg.policy.checkpoint = typed.policy.checkpoint = os.path.abspath(typed.policy.checkpoint)
+        check_env_and_policy(typed)
         out = prepare_output_dir(cfg.runner.output_dir)
         container = OmegaConf.to_container(cfg, resolve=True)
         config_yaml = OmegaConf.to_yaml(cfg, resolve=True)
@@ -98,8 +117,7 @@ def launch(container: Dict[str, Any], placement: Any) -> Tuple[Dict[str, WorkerG
             groups[name] = WorkerGroup.start(cls, name, args=(container,), placement=placement, placement_group=pg)
         for group in groups.values():
             group.wait_started()
-        obs_size, action_size = groups["env"].execute("spaces", ranks=[0])[0]
-        groups["policy"].execute("build", obs_size, action_size)
+        groups["policy"].execute("build", *groups["env"].execute("spaces", ranks=[0])[0])
     except BaseException:
         shutdown(groups, pg)
         raise
@@ -112,9 +130,14 @@ def shutdown(groups: Dict[str, WorkerGroup], pg: Any) -> None:
     release(pg)
 
 
-def _validate(cfg: Any, groups: Dict[str, WorkerGroup], tracker: Any, out: str, step: int) -> Dict[str, float]:
+def _episodes(cfg: Any) -> int:
+    """Validation episodes: ``runner.val_episodes`` rounded up to whole environment batches."""
     total = cfg.env.num_workers * cfg.env.envs_per_worker
-    batches = -(-cfg.runner.val_episodes // total)
+    return -(-cfg.runner.val_episodes // total) * total
+
+
+def _validate(cfg: Any, groups: Dict[str, WorkerGroup], tracker: Any, out: str, step: int) -> Dict[str, float]:
+    batches = _episodes(cfg) // (cfg.env.num_workers * cfg.env.envs_per_worker)
     metrics: List[Dict[str, float]] = []
     for b in range(batches):
         collect(cfg, groups, iteration=1_000_000 + b, deterministic=True, record=cfg.runner.gif and b == 0)
@@ -158,8 +181,13 @@ def _train(cfg: Any, groups: Dict[str, WorkerGroup], tracker: Any, out: str) -> 
     _write_history(out, history)
     write_curves(history, os.path.join(out, "curves.png"))
     final = last or first
-    print(f"[rlinf] validation success: {first['val/success_rate']:.1%} at the start -> {final['val/success_rate']:.1%} "
-          f"after {history[-1]['step']} iterations ({history[-1].get('time/elapsed', 0):.0f} s)", flush=True)
+    if cfg.runner.max_steps == 0:
+        print(f"[rlinf] evaluation only (runner.max_steps=0): success {first['val/success_rate']:.1%} over "
+              f"{_episodes(cfg)} episodes of {cfg.env.id}", flush=True)
+    else:
+        print(f"[rlinf] validation success: {first['val/success_rate']:.1%} at the start -> "
+              f"{final['val/success_rate']:.1%} after {history[-1]['step']} iterations "
+              f"({history[-1].get('time/elapsed', 0):.0f} s)", flush=True)
     return {"output_dir": out, "history": history, "start": first, "final": final}
 
 

@@ -10,10 +10,13 @@ environment batch was split into pipeline stages.
 
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+import os
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
+
+from rlinf_core.errors import ConfigError
 
 OBS_CLIP = 5.0  # normalised observations beyond +-5 standard deviations are clipped
 
@@ -75,3 +78,27 @@ class ActorCritic(nn.Module):
         dist = self.distribution(obs)
         actions = dist.mean if deterministic else dist.mean + dist.stddev * noise
         return actions, dist.log_prob(actions).sum(-1), self.value(obs)
+
+
+def load_checkpoint(model: ActorCritic, path: str, optimizer: Optional[torch.optim.Optimizer] = None) -> None:
+    """Load a run's ``policy.pt`` into ``model`` (and ``optimizer``), or a ConfigError naming
+    ``policy.checkpoint`` when the file is missing or its sizes do not fit this environment."""
+    if not os.path.isfile(path):
+        raise ConfigError(f"`policy.checkpoint` {path!r} is not a file (a policy.pt an embodied run wrote).")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        saved = state["model"]
+    except Exception as exc:
+        raise ConfigError(f"`policy.checkpoint` {path!r} is not a policy.pt of an embodied run ({exc}).") from None
+    want = (model.norm.mean.numel(), model.log_std.numel())
+    got = (saved["norm.mean"].numel(), saved["log_std"].numel())
+    if got != want:
+        raise ConfigError(f"`policy.checkpoint` {path!r} acts on {got[0]} observations and {got[1]} actions, but "
+                          f"`env.id` gives {want[0]} and {want[1]}: use a checkpoint trained on this environment.")
+    try:
+        model.load_state_dict(saved)
+    except RuntimeError as exc:
+        raise ConfigError(f"`policy.checkpoint` {path!r} does not fit `policy.hidden_sizes`="
+                          f"{[m.out_features for m in model.actor if isinstance(m, nn.Linear)][:-1]}: {exc}") from None
+    if optimizer is not None:
+        optimizer.load_state_dict(state["optimizer"])

@@ -26,7 +26,7 @@ from rlinf_core.files import atomic_file
 from rlinf_embodied.advantages import alive_mask, episode_returns, gae, group_advantages
 from rlinf_embodied.config import EmbodiedConfig
 from rlinf_embodied.envs import EnvStep, make_env_batch
-from rlinf_embodied.policy import ActorCritic
+from rlinf_embodied.policy import ActorCritic, load_checkpoint
 from rlinf_embodied.update import Batch, update
 
 Key = Tuple[int, int]  # (env worker, stage)
@@ -39,6 +39,11 @@ def typed(container: Dict[str, Any]) -> Any:
 def noise_seed(seed: int, iteration: int, t: int) -> int:
     """The seed of step ``t``'s action noise in ``iteration`` (distinct for every pair)."""
     return (seed * 1_000_003 + iteration) * 100_003 + t
+
+
+def camera_size(cfg: Any) -> int:
+    """The camera images' size every env step carries: only for a policy that sees (kind hf)."""
+    return cfg.policy.image_size if cfg.policy.kind == "hf" else 0
 
 
 def stage_sizes(envs: int, stages: int) -> List[int]:
@@ -62,12 +67,13 @@ class EnvWorker(Worker):
         cfg = typed(container)
         sizes = stage_sizes(cfg.env.envs_per_worker, cfg.env.pipeline_stage_num)
         render = cfg.env.render_size if self.rank == 0 else 0  # the GIF's episode: env 0 of worker 0
-        self.stages = [make_env_batch(cfg.env.id, n, cfg.env.horizon, render if s == 0 else 0)
+        self.stages = [make_env_batch(cfg.env.id, n, cfg.env.horizon, render if s == 0 else 0, camera_size(cfg))
                        for s, n in enumerate(sizes)]
         self.recording: Optional[List[Any]] = None
 
-    def spaces(self) -> Tuple[int, int]:
-        return self.stages[0].obs_size, self.stages[0].action_size
+    def spaces(self) -> Tuple[int, int, str]:
+        """(observation size, action size, the task's instruction)."""
+        return self.stages[0].obs_size, self.stages[0].action_size, self.stages[0].instruction
 
     def reset(self, stage: int, seeds: List[int], record: bool = False) -> EnvStep:
         out = self.stages[stage].reset(seeds)
@@ -101,14 +107,23 @@ class PolicyWorker(Worker):
         torch.set_num_threads(max(1, self.context.num_threads))
         self.total = cfg.env.num_workers * cfg.env.envs_per_worker
         self.model: Optional[ActorCritic] = None
+        self.vla: Optional[Any] = None  # policy.kind hf: a VLAPolicy acting in the model's place
         self.iteration, self.deterministic = 0, False
         self.noise: Dict[int, torch.Tensor] = {}
         self.seen: Dict[Key, Dict[str, List[torch.Tensor]]] = {}
 
-    def build(self, obs_size: int, action_size: int) -> None:
+    def build(self, obs_size: int, action_size: int, instruction: str = "") -> None:
         torch.manual_seed(self.cfg.runner.seed)
+        self.instruction = instruction
+        if self.cfg.policy.kind == "hf":
+            from rlinf_embodied.vla import VLAPolicy
+
+            p = self.cfg.policy
+            self.vla = VLAPolicy(p.path, p.unnorm_key, p.device, p.dtype)
         self.model = ActorCritic(obs_size, action_size, self.cfg.policy.hidden_sizes, self.cfg.policy.init_log_std)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.cfg.algorithm.lr, eps=1e-5)
+        if self.cfg.policy.checkpoint and self.vla is None:
+            load_checkpoint(self.model, self.cfg.policy.checkpoint, self.optimizer)
         self.generator = torch.Generator().manual_seed(self.cfg.runner.seed)
 
     def begin(self, iteration: int, deterministic: bool) -> None:
@@ -129,7 +144,11 @@ class PolicyWorker(Worker):
         obs = torch.tensor(env_step.obs)  # a copy: arrays from the object store are read-only
         if t > 0:
             self._outcome(seen, env_step)
-        actions, logp, values = self.model.act(obs, self._noise(t, global_rows(self.cfg, key)), self.deterministic)
+        if self.vla is not None:  # evaluation only: nothing to learn from, so no log-probs or values
+            actions = torch.tensor(self.vla.act(env_step.images, self.instruction), dtype=torch.float32)
+            logp = values = torch.zeros(len(obs))
+        else:
+            actions, logp, values = self.model.act(obs, self._noise(t, global_rows(self.cfg, key)), self.deterministic)
         for k, v in (("obs", obs), ("actions", actions), ("logprobs", logp), ("values", values)):
             seen[k].append(v)
         return actions.numpy()
@@ -139,7 +158,8 @@ class PolicyWorker(Worker):
         seen = self.seen[tuple(key)]
         self._outcome(seen, env_step)
         with torch.no_grad():
-            seen["values"].append(self.model.value(torch.tensor(env_step.obs)))
+            obs = torch.tensor(env_step.obs)
+            seen["values"].append(torch.zeros(len(obs)) if self.vla is not None else self.model.value(obs))
 
     @staticmethod
     def _outcome(seen: Dict[str, List[torch.Tensor]], env_step: EnvStep) -> None:
@@ -153,10 +173,12 @@ class PolicyWorker(Worker):
         return {f: torch.cat([torch.stack(self.seen[k][f]) for k in keys], dim=1) for f in self.seen[keys[0]]}
 
     def episode_metrics(self, s: Optional[Dict[str, torch.Tensor]] = None) -> Dict[str, float]:
-        """Success at the last step, return and length, over this iteration's episodes."""
+        """Success where each episode ended (the task's own end, as in LIBERO, or the horizon, as in
+        Fetch), return and length, over this iteration's episodes."""
         s = self.trajectories() if s is None else s
         alive = alive_mask(s["terminated"])
-        return {"success_rate": float(s["success"][-1].mean()),
+        last = (alive.sum(0).long() - 1).clamp(min=0)
+        return {"success_rate": float(s["success"].gather(0, last[None]).mean()),
                 "episode_return": float(episode_returns(s["rewards"], s["terminated"]).mean()),
                 "episode_length": float(alive.sum(0).mean())}
 

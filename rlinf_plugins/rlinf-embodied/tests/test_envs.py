@@ -6,7 +6,7 @@ import torch
 
 from rlinf_core.errors import ConfigError
 from rlinf_embodied.envs import make_env_batch
-from rlinf_embodied.policy import ActorCritic, RunningNorm
+from rlinf_embodied.policy import ActorCritic, RunningNorm, load_checkpoint
 
 
 def rollout(seeds, steps=10):
@@ -61,3 +61,20 @@ def test_actions_are_the_mean_plus_std_times_the_given_noise():
     assert torch.allclose(sampled, mean + np.exp(-1.0) * noise, atol=1e-6)
     expected = torch.distributions.Normal(mean, torch.full_like(mean, np.exp(-1.0))).log_prob(sampled).sum(-1)
     assert torch.allclose(logp, expected, atol=1e-5) and value.shape == (5,)
+
+
+def test_a_checkpoint_loads_exactly_and_one_of_other_sizes_is_a_config_error_naming_the_field(tmp_path):
+    saved = ActorCritic(16, 4, [8], init_log_std=-1.0)
+    saved.norm.update(torch.randn(20, 16))
+    path = tmp_path / "policy.pt"
+    torch.save({"model": saved.state_dict(), "optimizer": {}}, path)
+    loaded = ActorCritic(16, 4, [8], init_log_std=0.0)
+    load_checkpoint(loaded, str(path))
+    obs = torch.randn(3, 16)
+    assert torch.equal(loaded.distribution(obs).mean, saved.distribution(obs).mean)
+    with pytest.raises(ConfigError, match="`policy.checkpoint`.*17 and 4"):
+        load_checkpoint(ActorCritic(17, 4, [8], 0.0), str(path))
+    with pytest.raises(ConfigError, match="`policy.hidden_sizes`=\\[9\\]"):
+        load_checkpoint(ActorCritic(16, 4, [9], 0.0), str(path))
+    with pytest.raises(ConfigError, match="not a file"):
+        load_checkpoint(loaded, str(tmp_path / "missing.pt"))

@@ -50,10 +50,22 @@ def test_a_short_ppo_run_through_the_cli(tmp_path):
     assert (out / "gifs" / "eval_step00002.gif").stat().st_size > 0 and (out / "policy.pt").exists()
     assert "validation success" in proc.stdout and (out / "curves.png").exists()
 
+    # The saved policy, evaluated alone on the same validation starts, scores what the run's last validation did.
+    again = tmp_path / "eval"
+    proc = run_cli("run", str(RECIPE), "runner.max_steps=0", f"policy.checkpoint={out / 'policy.pt'}",
+                   "runner.val_episodes=4", "env.envs_per_worker=4", "env.horizon=10", "runner.gif=false",
+                   f"runner.output_dir={again}", "tracking.backends=[jsonl]", cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    evaluated = [json.loads(line) for line in (again / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in evaluated] == [0] and "evaluation only" in proc.stdout
+    for key in ("val/success_rate", "val/episode_return"):
+        assert evaluated[0][key] == pytest.approx(rows[-1][key], abs=1e-5), key
+
 
 def test_bad_input_exits_2_naming_the_field(tmp_path):
     for override, field in (("env.id=FetchReachh-v4", "env.id"), ("env.pipeline_stage_num=99", "pipeline_stage_num"),
-                            ("env.num_workers=2", "env.num_workers"), ("algorithm.name=a2c", "algorithm.name")):
+                            ("env.num_workers=2", "env.num_workers"), ("algorithm.name=a2c", "algorithm.name"),
+                            ("policy.checkpoint=missing.pt", "policy.checkpoint")):
         proc = run_cli("run", str(RECIPE), override, f"runner.output_dir={tmp_path / 'out'}", cwd=tmp_path, timeout=300)
         assert proc.returncode == 2 and field in proc.stderr, (override, proc.stderr[-2000:])
         assert not (tmp_path / "out").exists()  # nothing written
