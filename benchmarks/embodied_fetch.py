@@ -108,7 +108,8 @@ def busy(args: argparse.Namespace) -> List[Dict]:
     return records
 
 
-def plot(paths: List[str], png: str) -> None:
+def plot(paths: List[str], png: str, recipe: str) -> None:
+    """The validation curves of every `learn` record of ``recipe`` in the result files."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -117,7 +118,7 @@ def plot(paths: List[str], png: str) -> None:
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for path in paths:
         for rec in (json.loads(line) for line in open(path) if line.strip()):
-            if rec.get("kind") == "learn":
+            if rec.get("kind") == "learn" and rec["recipe"] == recipe:
                 ax.plot([t for _, t, _ in rec["curve"]], [v for _, _, v in rec["curve"]], "o-", markersize=3,
                         label=f"{rec['label']} seed {rec['seed']}")
     ax.axhline(0.95, color="grey", lw=0.8, ls="--")
@@ -145,7 +146,7 @@ def main() -> None:
     ap.add_argument("--png", default=os.path.join(REPO, "cookbook", "embodied-fetch-reach", "learning.png"))
     args = ap.parse_args()
     if args.what == "plot":
-        plot(args.files or [args.results], args.png)
+        plot(args.files or [args.results], args.png, os.path.relpath(os.path.abspath(args.recipe), REPO))
         return
     records = {"learn": learn, "stages": stages, "busy": busy}[args.what](args)
     with open(args.results, "a") as fh:

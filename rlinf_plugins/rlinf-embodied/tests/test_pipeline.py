@@ -61,6 +61,13 @@ def test_a_short_ppo_run_through_the_cli(tmp_path):
     for key in ("val/success_rate", "val/episode_return"):
         assert evaluated[0][key] == pytest.approx(rows[-1][key], abs=1e-5), key
 
+    # A policy whose spaces do not fit the environment (FetchPush: 25 state + 3 + 3 goal numbers, not 16).
+    proc = run_cli("run", str(RECIPE), "env.id=FetchPushDense-v4", f"policy.checkpoint={out / 'policy.pt'}",
+                   f"runner.output_dir={tmp_path / 'push'}", cwd=tmp_path, timeout=300)
+    expected = "`policy.checkpoint`", "16 observations and 4 actions, but `env.id` gives 31"
+    assert proc.returncode == 2 and all(e in proc.stderr for e in expected), proc.stderr[-2000:]
+    assert not (tmp_path / "push").exists()
+
 
 def test_bad_input_exits_2_naming_the_field(tmp_path):
     for override, field in (("env.id=FetchReachh-v4", "env.id"), ("env.pipeline_stage_num=99", "pipeline_stage_num"),
