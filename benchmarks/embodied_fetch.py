@@ -115,6 +115,8 @@ def plot(paths: List[str], png: str, recipe: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from rlinf_embodied.curves import success_axes
+
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for path in paths:
         for rec in (json.loads(line) for line in open(path) if line.strip()):
@@ -122,11 +124,7 @@ def plot(paths: List[str], png: str, recipe: str) -> None:
                 ax.plot([t for _, t, _ in rec["curve"]], [v for _, _, v in rec["curve"]], "o-", markersize=3,
                         label=f"{rec['label']} seed {rec['seed']}")
     ax.axhline(0.95, color="grey", lw=0.8, ls="--")
-    ax.set_xlabel("seconds of training")
-    ax.set_ylabel("validation success rate")
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    success_axes(ax, "seconds of training", "validation success rate", legend_size=7)
     fig.tight_layout()
     fig.savefig(png, dpi=100)
 

@@ -65,6 +65,25 @@ class TokenAdvantageInputs:
     values: Optional["torch.Tensor"] = None  # [T] the critic's values (``TrajectoryBatch.values``), when set
 
 
+# The floor on the variance when whitening (RLinf's REINFORCE++: rsqrt(var.clamp(min=1e-8))).
+WHITEN_VAR_FLOOR = 1e-8
+
+
+def whiten(values: "torch.Tensor", reduce_sum: Callable[["torch.Tensor"], "torch.Tensor"]) -> "torch.Tensor":
+    """(x - mean) / sqrt(max(var, floor)) over the tokens of every actor rank (``reduce_sum``,
+    e.g. :attr:`TokenAdvantageInputs.reduce_sum`): population variance, float64 sums."""
+    import torch
+
+    x = values.to(torch.float64)
+    stats = reduce_sum(torch.stack([x.sum(), x.square().sum(), x.new_tensor(float(x.numel()))]))
+    count = float(stats[2])
+    if count == 0:
+        return values
+    mean = stats[0] / count
+    var = (stats[1] / count - mean * mean).clamp(min=WHITEN_VAR_FLOOR)
+    return ((x - mean) * torch.rsqrt(var)).to(values.dtype)
+
+
 @dataclass
 class ActorContext:
     """Where an algorithm's own models (e.g. PPO's critic) live: on the actor's ranks, beside the

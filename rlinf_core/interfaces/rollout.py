@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from typing import TYPE_CHECKING, ClassVar, Dict
 
 from rlinf_core.config.schema import RolloutConfig
 from rlinf_core.data import RolloutRequest, TrajectoryBatch
+from rlinf_core.interfaces.engine import RankEngine
 from rlinf_core.plan.memory import MemoryEstimate, ModelShape, rollout_memory
 
 if TYPE_CHECKING:
     import torch
 
 
-class RolloutBackend(ABC):
-    """Generation engine of one rollout rank. Register a subclass with ``register_rollout_backends``."""
+class RolloutBackend(RankEngine):
+    """Generation engine of one rollout rank. Register a subclass with ``register_rollout_backends``.
+    ``config`` is its :class:`RolloutConfig` section; ``check_config`` refuses one early."""
 
     config_class: ClassVar[type] = RolloutConfig
-
-    def __init__(self, config: RolloutConfig, rank: int = 0, world_size: int = 1):
-        self.config = config
-        self.rank = rank
-        self.world_size = world_size
-
-    @classmethod
-    def check_config(cls, config: RolloutConfig) -> None:
-        """Check ``config`` without loading a model: the driver calls it before anything is
-        written, so a setting the engine cannot run is a clean user error (raise
-        :class:`~rlinf_core.errors.ConfigError` naming the field). Default: nothing to check."""
+    config: RolloutConfig
 
     @classmethod
     def estimate_memory(cls, config: RolloutConfig, shape: ModelShape, rows: int, max_tokens: int,

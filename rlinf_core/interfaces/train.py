@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Dict, Optional, Tuple
 
 from rlinf_core.config.schema import ActorConfig
 from rlinf_core.data import Ragged, TrajectoryBatch
+from rlinf_core.interfaces.engine import RankEngine
 from rlinf_core.plan.memory import ActorShards, MemoryEstimate, ModelShape, actor_memory
 
 if TYPE_CHECKING:
@@ -28,21 +29,12 @@ class TrainSetup:
     dist_port: Optional[int] = None
 
 
-class TrainBackend(ABC):
-    """Training engine of one actor rank. Register a subclass with ``register_train_backends``."""
+class TrainBackend(RankEngine):
+    """Training engine of one actor rank. Register a subclass with ``register_train_backends``.
+    ``config`` is its :class:`ActorConfig` section; ``check_config`` refuses one early."""
 
     config_class: ClassVar[type] = ActorConfig
-
-    def __init__(self, config: ActorConfig, rank: int = 0, world_size: int = 1):
-        self.config = config
-        self.rank = rank
-        self.world_size = world_size
-
-    @classmethod
-    def check_config(cls, config: ActorConfig) -> None:
-        """Check ``config`` without loading a model: the driver calls it before anything is
-        written, so a setting the backend cannot run is a clean user error (raise
-        :class:`~rlinf_core.errors.ConfigError` naming the field). Default: nothing to check."""
+    config: ActorConfig
 
     @classmethod
     def check_placement(cls, config: ActorConfig, num_ranks: int, device_type: str, devices_per_rank: int) -> None:

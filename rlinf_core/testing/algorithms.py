@@ -42,11 +42,9 @@ from rlinf_core.config import AlgorithmConfig, doc
 from rlinf_core.data import TrajectoryBatch
 from rlinf_core.hookspecs import hookimpl
 from rlinf_core.interfaces import Algorithm, LossInputs, LossOutput
-from rlinf_core.interfaces.algorithm import TokenAdvantageInputs
+from rlinf_core.interfaces.algorithm import TokenAdvantageInputs, whiten
 
 PROBE_NAME = "probe_clipped_pg"
-# Floor on the variance when whitening token advantages (as REINFORCE++ implementations do).
-WHITEN_VAR_FLOOR = 1e-8
 
 
 @dataclass
@@ -84,18 +82,6 @@ class ClippedPolicyGradientConfig(AlgorithmConfig):
         "Claim zero_advantage_is_inert whenever it holds (no KL, entropy or token advantages); false never claims it, "
         "so a backend trains on zero-advantage rows (the reference computation for its shortcut).",
     )
-
-
-def whiten(values: torch.Tensor, reduce_sum: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
-    """(x - mean) / sqrt(max(var, floor)) over the tokens of every rank (population variance, float64 sums)."""
-    x = values.to(torch.float64)
-    stats = reduce_sum(torch.stack([x.sum(), x.square().sum(), x.new_tensor(float(x.numel()))]))
-    count = float(stats[2])
-    if count == 0:
-        return values
-    mean = stats[0] / count
-    var = (stats[1] / count - mean * mean).clamp(min=WHITEN_VAR_FLOOR)
-    return ((x - mean) * torch.rsqrt(var)).to(values.dtype)
 
 
 def k3_kl(logprobs: torch.Tensor, ref_logprobs: torch.Tensor) -> torch.Tensor:

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Any, Dict, List
 
 from rlinf_core.files import atomic_file
+
+
+def success_axes(ax: Any, xlabel: str, ylabel: str, legend_size: int = 8) -> None:
+    """Label a success-rate plot: rates from 0 to 1, a light grid, the legend."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=legend_size)
 
 
 def write_curves(history: List[Dict[str, float]], path: str) -> None:
@@ -20,11 +29,7 @@ def write_curves(history: List[Dict[str, float]], path: str) -> None:
         ax.plot(*zip(*train), color="tab:blue", alpha=0.5, label="training episodes (sampled actions)")
     if val:
         ax.plot(*zip(*val), "o-", color="tab:red", label="validation (mean actions)")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("success rate")
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    success_axes(ax, "iteration", "success rate")
     fig.tight_layout()
     with atomic_file(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)

@@ -63,6 +63,17 @@ class EnvBatch(ABC):
         """An RGB frame [H, W, 3] of environment 0, or None when this batch cannot render."""
         return None
 
+    def _check_seeds(self, seeds: Sequence[int], n: int) -> None:
+        if len(seeds) != n:
+            raise ValueError(f"{len(seeds)} seeds for {n} environments")
+
+    def _clipped(self, actions: np.ndarray, n: int, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """``actions`` as float64 [n, action_size] clipped to the box [low, high] (a ValueError on other shapes)."""
+        actions = np.asarray(actions, dtype=np.float64)
+        if actions.shape != (n, self.action_size):
+            raise ValueError(f"actions of shape {actions.shape}, expected {(n, self.action_size)}")
+        return np.clip(actions, low, high)
+
     def close(self) -> None:
         """Release the simulators."""
 
@@ -122,8 +133,7 @@ class FetchBatch(EnvBatch):
         )
 
     def reset(self, seeds: Sequence[int]) -> EnvStep:
-        if len(seeds) != len(self.envs):
-            raise ValueError(f"{len(seeds)} seeds for {len(self.envs)} environments")
+        self._check_seeds(seeds, len(self.envs))
         outs = []
         for env, seed in zip(self.envs, seeds):
             obs, info = env.reset(seed=int(seed))
@@ -131,9 +141,7 @@ class FetchBatch(EnvBatch):
         return self._batch(outs)
 
     def step(self, actions: np.ndarray) -> EnvStep:
-        actions = np.clip(np.asarray(actions, dtype=np.float32), self.low, self.high)
-        if actions.shape != (len(self.envs), self.action_size):
-            raise ValueError(f"actions of shape {actions.shape}, expected {(len(self.envs), self.action_size)}")
+        actions = self._clipped(actions, len(self.envs), self.low, self.high).astype(np.float32)
         outs = []
         for env, a in zip(self.envs, actions):
             obs, reward, terminated, _truncated, info = env.step(a)

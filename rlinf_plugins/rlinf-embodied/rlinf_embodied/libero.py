@@ -112,8 +112,7 @@ class LiberoBatch(EnvBatch):
         )
 
     def reset(self, seeds: Sequence[int]) -> EnvStep:
-        if len(seeds) != len(self.envs):
-            raise ValueError(f"{len(seeds)} seeds for {len(self.envs)} environments")
+        self._check_seeds(seeds, len(self.envs))
         outs = []
         for env, seed in zip(self.envs, seeds):
             env.seed(int(seed))
@@ -127,9 +126,7 @@ class LiberoBatch(EnvBatch):
         return self._batch(outs)
 
     def step(self, actions: np.ndarray) -> EnvStep:
-        actions = np.clip(np.asarray(actions, dtype=np.float64), self.low, self.high)
-        if actions.shape != (len(self.envs), self.action_size):
-            raise ValueError(f"actions of shape {actions.shape}, expected {(len(self.envs), self.action_size)}")
+        actions = self._clipped(actions, len(self.envs), self.low, self.high)
         outs = []
         for env, a in zip(self.envs, actions):
             obs, reward, _done, _info = env.step(a)

@@ -16,16 +16,12 @@ estimators, so it adds nothing to the loss (and a train backend may skip it).
 
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 
 from rlinf_grpo.loss import sequence_index
 
 # RLinf's masked_normalization eps (added to the std) for the batch normalisation.
 BATCH_NORM_EPS = 1e-5
-# RLinf's floor on the variance in REINFORCE++ whitening (rsqrt(var.clamp(min=1e-8))).
-WHITEN_VAR_FLOOR = 1e-8
 
 
 def group_relative_advantages(
@@ -81,15 +77,3 @@ def returns_to_go(token_rewards: torch.Tensor, seq_lengths: torch.Tensor) -> tor
     index = sequence_index(seq_lengths.to(token_rewards.device))
     # suffix sum = the sequence's cumulative sum at its end - the cumulative sum before token t
     return seq_total[index] - cumsum + token_rewards
-
-
-def whiten(values: torch.Tensor, reduce_sum: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
-    """(x - mean) / sqrt(max(var, floor)) over the tokens of every rank (population variance)."""
-    x = values.to(torch.float64)
-    stats = reduce_sum(torch.stack([x.sum(), x.square().sum(), x.new_tensor(float(x.numel()))]))
-    count = float(stats[2])
-    if count == 0:
-        return values
-    mean = stats[0] / count
-    var = (stats[1] / count - mean * mean).clamp(min=WHITEN_VAR_FLOOR)
-    return ((x - mean) * torch.rsqrt(var)).to(values.dtype)

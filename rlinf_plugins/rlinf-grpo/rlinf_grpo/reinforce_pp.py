@@ -30,7 +30,8 @@ import torch
 
 from rlinf_core.config import doc
 from rlinf_core.interfaces.algorithm import TokenAdvantageInputs
-from rlinf_grpo.advantages import returns_to_go, whiten
+from rlinf_core.interfaces.algorithm import whiten
+from rlinf_grpo.advantages import returns_to_go
 from rlinf_grpo.config import GRPOConfig, ratio_early_stop_off
 from rlinf_grpo.token_level import TokenAdvantageGRPO
 

@@ -26,8 +26,7 @@ from typing import Dict, Mapping, Optional
 import torch
 
 from rlinf_core import Ragged, TrajectoryBatch
-from rlinf_core.interfaces.algorithm import ActorContext, TokenAdvantageInputs
-from rlinf_grpo.advantages import whiten
+from rlinf_core.interfaces.algorithm import ActorContext, TokenAdvantageInputs, whiten
 from rlinf_grpo.token_level import TokenAdvantageGRPO
 from rlinf_ppo.config import PPOConfig
 from rlinf_ppo.critic import Critic, CriticSettings
