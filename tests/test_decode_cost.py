@@ -40,13 +40,15 @@ def test_the_step_timer_records_rows_in_order():
     assert loop.rows == [3, 2, 1] and len(loop.seconds) == 3 and all(s >= 0 for s in loop.seconds)
 
 
-def profile(share, calls, rollout_busy=12.0):
-    """One rollout rank that was busy ``rollout_busy`` s a step over 1000 tokens in ``calls`` calls."""
+def profile(share, calls, rollout_busy=12.0, device_type="gpu"):
+    """One rollout rank that was busy ``rollout_busy`` s a step over 1000 tokens in ``calls`` calls
+    (on GPUs: ranks on devices of their own split the rows; on CPU cores see tests/test_plan.py)."""
     def comp(per_unit, units, unit, **kw):
         return ComponentProfile(ranks=1, threads=1, devices=[0], unit=unit, per_unit_s=per_unit,
                                 units_per_step=units, seconds_per_step=per_unit * units, **kw)
     return Profile(cpu="test", placement="split", max_staleness=0, steps=5, step_s=0.0, sync_s=0.0, offload_s=0.0,
-                   driver_s=0.0, reward_tail_s=0.0, response_length_mean=10.0, response_length_max=20.0, components={
+                   driver_s=0.0, reward_tail_s=0.0, response_length_mean=10.0, response_length_max=20.0,
+                   device_type=device_type, components={
                        "rollout": comp(rollout_busy / 1000, 1000.0, "generated token", fixed_share=share,
                                        calls_per_step=calls),
                        "reward": comp(0.0, 100.0, "response"),

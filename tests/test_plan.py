@@ -3,6 +3,7 @@ profile built from a timeline, candidate enumeration, and `rlinf plan` on given 
 
 import json
 import subprocess
+from dataclasses import replace
 import sys
 
 import pytest
@@ -14,14 +15,14 @@ from rlinf_core.plan.profile import ComponentProfile, Profile, build_profile
 from rlinf_core.plan.simulate import CostModel, Layout, predict
 
 
-def profile(threads, rollout_s_per_token, actor_s_per_token, staleness=0):
+def profile(threads, rollout_s_per_token, actor_s_per_token, staleness=0, device_type="cpu"):
     """1000 generated tokens, 500 trained tokens per step; reward tail 0.1 s, sync 0.2 s, overhead 0.05 s."""
     def comp(per_unit, units, unit):
         return ComponentProfile(ranks=1, threads=threads, devices=list(range(threads)), unit=unit,
                                 per_unit_s=per_unit, units_per_step=units, seconds_per_step=per_unit * units)
     return Profile(cpu="test", placement=f"{threads} threads", max_staleness=staleness, steps=5, step_s=0.0,
                    sync_s=0.2, offload_s=0.0, driver_s=0.05, reward_tail_s=0.1, response_length_mean=10.0,
-                   response_length_max=20.0, components={
+                   response_length_max=20.0, device_type=device_type, components={
                        "rollout": comp(rollout_s_per_token, 1000.0, "generated token"),
                        "reward": comp(0.001, 100.0, "response"),
                        "actor": comp(actor_s_per_token, 500.0, "trained token")})
@@ -43,7 +44,11 @@ def test_synchronous_steps_add_their_phases(model):
     split = {"rollout": lay(1, 1, [0]), "reward": lay(1, 1, [0]), "actor": lay(1, 1, [1])}
     assert predict(model, split, 0, offload=False).step_s == pytest.approx(10 + 0.1 + 10 + 0.2 + 0.05)
     two_ranks = {"rollout": lay(2, 1, [0, 1]), "reward": lay(2, 1, [0, 1]), "actor": lay(2, 1, [0, 1])}
-    assert predict(model, two_ranks, 0, offload=False).step_s == pytest.approx(5 + 0.1 + 5 + 0.25)
+    # On CPU cores two one-thread ranks do the batch as one two-thread rank does: 6 s each, not 5.
+    assert predict(model, two_ranks, 0, offload=False).step_s == pytest.approx(6 + 0.1 + 6 + 0.25)
+    # On GPUs of their own, two ranks split the one-device time: 5 s each.
+    gpus = CostModel([profile(1, 0.01, 0.02, device_type="gpu"), profile(2, 0.006, 0.012, device_type="gpu")])
+    assert predict(gpus, two_ranks, 0, offload=False).step_s == pytest.approx(5 + 0.1 + 5 + 0.25)
 
 
 def test_staleness_overlaps_rollout_and_training(model):
@@ -85,8 +90,8 @@ def test_candidates_on_two_devices_and_their_ranking(model):
     layouts = layouts_of(candidates(2)[4], 2)
     assert layouts["actor"] == lay(1, 2, [0, 1]) and layouts["rollout"] == lay(1, 1, [0])
     ranked = [(c.label, round(p.step_s, 2)) for c, p in rank_candidates(model, 2)]
-    assert ranked == [("collocated, 2 ranks each", 10.35), ("disaggregated 1+1, staleness 1", 10.35),
-                      ("collocated", 12.35), ("hybrid (rollout 1, actor 2), staleness 1", 16.35),
+    assert ranked == [("disaggregated 1+1, staleness 1", 10.35), ("collocated", 12.35),
+                      ("collocated, 2 ranks each", 12.35), ("hybrid (rollout 1, actor 2), staleness 1", 16.35),
                       ("disaggregated 1+1", 20.35)]
     # Streamed candidates when the recipe can stream: 16 prompts in parts of 2 on one rollout rank,
     # 8 parts of 1.2625 s and 1.25 s: 1.2625 + 7 x 1.2625 + 1.25 + 0.25.
@@ -136,8 +141,8 @@ def test_rlinf_plan_ranks_candidates_from_given_profiles(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     rows = [line.split() for line in proc.stdout.splitlines() if line[:2].strip().isdigit()]
-    assert [r[1] for r in rows] == ["10.35", "10.35", "12.35", "16.35", "20.35"]
-    assert "use the best:  cluster.component_placement='actor,rollout,reward: all'" in proc.stdout
+    assert [r[1] for r in rows] == ["10.35", "12.35", "12.35", "16.35", "20.35"]
+    assert "use the best:  cluster.component_placement='rollout,reward: 0, actor: 1'" in proc.stdout
     bad = subprocess.run([sys.executable, "-m", "rlinf_core.cli", "plan", str(recipe), "--profile", str(recipe)],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "is not a profile" in bad.stderr
@@ -162,11 +167,12 @@ def test_auto_replan_stays_within_the_drift_and_switches_beyond_it(model):
     assert chosen is None and "within runner.replan_drift 20%" in why
     # Measured 20 s: +62%. Re-ranked, the best (10.35 s) is more than 5% faster than 20 s: switch.
     chosen, why = replan(cfg, auto_plan("collocated", 12.35, profiles), own, 20.0)
-    assert chosen.label == "collocated, 2 ranks each" and why.startswith("switching to collocated, 2 ranks each")
+    best = "disaggregated 1+1, staleness 1"
+    assert chosen.label == best and why.startswith(f"switching to {best}")
     # Started without a profile (no prediction): re-ranked always; 10.35 s is not 5% below 10.5 s: stay.
     chosen, why = replan(cfg, auto_plan("collocated", None, []), own, 10.5)
     assert chosen is None and "less than 5% faster" in why
-    chosen, why = replan(cfg, auto_plan("collocated, 2 ranks each", None, profiles), own, 20.0)
+    chosen, why = replan(cfg, auto_plan(best, None, profiles), own, 20.0)
     assert chosen is None and "still the fastest" in why
 
 
@@ -195,9 +201,10 @@ def test_candidates_on_two_nodes_and_memory_per_node(model):
     ranked = {c.label: p for c, p in rank_candidates(model, 2, nodes=2)}
     assert sorted(ranked) == ["collocated on 2 nodes", "collocated on 2 nodes, 2 ranks per node each",
                               "disaggregated 1+1 nodes", "disaggregated 1+1 nodes, staleness 1"]
-    # 2-thread ranks, one per node: each phase's work halves (3 s each); 4 one-thread ranks: 2.5 s each.
+    # 2-thread ranks, one per node: each phase's work halves (3 s each); 2 one-thread ranks per
+    # node share its cores as one 2-thread rank would: 3 s each too.
     assert ranked["collocated on 2 nodes"].step_s == pytest.approx(3 + 0.1 + 3 + 0.25)
-    assert ranked["collocated on 2 nodes, 2 ranks per node each"].step_s == pytest.approx(2.5 + 0.1 + 2.5 + 0.25)
+    assert ranked["collocated on 2 nodes, 2 ranks per node each"].step_s == pytest.approx(3 + 0.1 + 3 + 0.25)
     assert ranked["disaggregated 1+1 nodes, staleness 1"].step_s == pytest.approx(6.1 + 0.25)
     # A node holds one rank of each component (2800 MB), or the rollout and reward (1300) / the actor (1500).
     assert ranked["collocated on 2 nodes"].memory_mb == 2800.0
@@ -217,9 +224,12 @@ def test_an_overlapped_profile_gives_each_component_its_co_run_factor(model):
     # Both slowed while both run: the rollout's 10.1 s end at 10.605 s; the actor has done
     # 10.605 / 1.2 of its 10 s and finishes the rest alone.
     assert predict(both, split, 1, offload=False).step_s == pytest.approx(10.605 + (10 - 10.605 / 1.2) + 0.25)
-    # Synchronous but two ranks of each component at once: each phase pays its factor.
+    # Synchronous but two ranks of each component at once: on CPU cores, as one 2-thread rank (no
+    # factor: the thread scaling has the cores' sharing); on GPUs, each phase pays its factor.
     two_ranks = {"rollout": lay(2, 1, [0, 1]), "reward": lay(2, 1, [0, 1]), "actor": lay(2, 1, [0, 1])}
-    assert predict(both, two_ranks, 0, offload=False).step_s == pytest.approx(5 * 1.05 + 0.1 + 5 * 1.2 + 0.25)
+    assert predict(both, two_ranks, 0, offload=False).step_s == pytest.approx(6 + 0.1 + 6 + 0.25)
+    on_gpus = CostModel([replace(p, device_type="gpu") for p in both.profiles])
+    assert predict(on_gpus, two_ranks, 0, offload=False).step_s == pytest.approx(5 * 1.05 + 0.1 + 5 * 1.2 + 0.25)
     assert predict(both, split, 0, offload=False).step_s == pytest.approx(10 + 0.1 + 10 + 0.25)  # one at a time
     # Streamed in 4 parts: generation 2.525 s a part, 1.05x after the first; training 2.5 s a part,
     # 1.2x (3 s) but the last: the actor waits for nothing after the first part and ends at

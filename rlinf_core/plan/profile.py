@@ -75,6 +75,7 @@ class Profile:
     response_length_max: float
     components: Dict[str, ComponentProfile] = field(default_factory=dict)
     groups_per_part: int = 0  # > 0: a streamed run (its rollout ran in parts of this many groups)
+    device_type: str = "cpu"  # the placement's devices: "cpu" (cores) or "gpu"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -172,7 +173,7 @@ def build_profile(spans: List[Span], history: List[Dict[str, Any]], placement: A
         reward_tail_s=reward_tail,
         response_length_mean=_median([h.get("rollout/response_length", 0.0) for h in rows]),
         response_length_max=max(h.get("rollout/response_length_max", 0.0) for h in rows),
-        components=comps, groups_per_part=groups_per_part,
+        components=comps, groups_per_part=groups_per_part, device_type=placement.device_type,
     )
 
 

@@ -25,18 +25,26 @@ A small event model of one steady-state step of the flow (:mod:`rlinf_core.flow.
   measured by a profiled run that overlaps them (``max_staleness: 1``, rollout and actor on
   devices of their own) against the solo runs, and charged whenever a phase runs beside
   another: overlapped phases, a streamed pipeline's parts but its first generation and last
-  training, and a component's several ranks at once (without such a profile: 1, with a note). Components that share a device then share its time: every thread on a device
-  gets ``1 / (threads on it)``; a rank runs at the pace of its slowest thread. When one
-  overlapping phase ends, the other continues at full speed.
+  training (without such a profile: 1, with a note). Components that share a device then
+  share its time: every thread on a device gets ``1 / (threads on it)``; a rank runs at the
+  pace of its slowest thread. When one overlapping phase ends, the other continues at full speed.
+- **A component's own ranks on CPU cores.** k ranks of t threads on one node's cores do their
+  share of the batch as fast as one rank of k x t threads does the whole of it: the cores'
+  shared memory system slows ranks as it slows threads, and the thread scaling is measured.
+  Measured on 2 cores (small workload): two DDP actor ranks of one thread took 8.52 s, one rank
+  of two threads 7.50 s (an ideal split of the one-thread time: 5.66 s); two rollout ranks 6.22 s
+  and 6.07 s. On GPUs, ranks on devices of their own split the work evenly (co-run factor
+  charged). Chosen after this miss had been seen; ``benchmarks/README.md`` ("Planning") has the
+  check on a run of another seed.
 
 - **Memory.** A node holds its ranks' profiled peak resident memory (each component's largest
   in any profile) at once; a candidate whose fullest node is over a node's memory does not fit. Resident
   memory counts shared libraries in every process, so this errs on the safe side.
 
 Assumptions (stated, not measured): DDP communication and Ray scheduling costs are inside the
-measured driver and sync shares; a phase's cost is linear in its work; one co-run factor per
-component whatever runs beside it (measured beside the other component, applied also beside
-its own ranks); threads oversubscribing a device share its time fairly (PyTorch's spinning
+measured driver and sync shares (on CPU, DDP's all-reduce is what ranks still lose against
+threads: the actor's 8.52 s against 7.50 s above); a phase's cost is linear in its work; one
+co-run factor per component whatever runs beside it; threads oversubscribing a device share its time fairly (PyTorch's spinning
 thread pools do worse: the hybrid candidate runs slower than predicted). The at-scale figures in docs use the
 same model with an assumed cost table instead of a measured profile.
 """
@@ -44,6 +52,7 @@ same model with an assumed cost table instead of a measured profile.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -102,6 +111,20 @@ class CostModel:
             self.notes.append("rollout: its engine did not time its decode steps; a batch split over ranks or "
                               "parts is predicted to cost its share of one call (too fast on CPU)")
         self.co_run = {name: self._co_run_factor(name) for name in ("rollout", "actor")}
+        self.on_cores = all(p.device_type == "cpu" for p in self.profiles)
+
+    def cores_as_threads(self, lay: "Layout") -> Tuple[int, int]:
+        """(ranks on the fullest node, the threads one rank would need for all of theirs) when
+        ranks on CPU cores are charged as threads (see the module docstring); (1, t) otherwise."""
+        per_node = max(Counter(lay.nodes).values()) if lay.nodes else lay.ranks
+        if not self.on_cores or per_node <= 1:
+            return 1, lay.threads
+        return per_node, per_node * lay.threads
+
+    def actor_seconds(self, lay: "Layout") -> float:
+        """One actor rank's seconds per step: its share of the trained tokens."""
+        k, threads = self.cores_as_threads(lay)
+        return self.work("actor") * self.per_unit("actor", threads) * k / lay.ranks
 
     def _co_run_factor(self, name: str) -> float:
         """How much slower ``name``'s rank ran while another component computed on the node's other
@@ -125,10 +148,12 @@ class CostModel:
 
     def rollout_seconds(self, lay: "Layout", parts: int = 1) -> float:
         """One rollout rank's seconds per step, ``parts`` calls of its share of the batch: a call
-        of a k-th of the batch costs ``f + (1 - f) / k`` of one whole-batch call (f: the fixed share)."""
-        whole = self.work("rollout") * self.per_unit("rollout", lay.threads)
+        of a k-th of the batch costs ``f + (1 - f) / k`` of one whole-batch call (f: the fixed share);
+        ranks sharing a node's cores count as one rank of all their threads."""
+        k, threads = self.cores_as_threads(lay)  # k > 1: a node's k ranks do their rows as one rank would
+        whole = self.work("rollout") * self.per_unit("rollout", threads)
         f = self.fixed_share
-        return whole * (parts * f + (1 - f) / lay.ranks)
+        return whole * (parts * f + (1 - f) * k / lay.ranks)
 
     def per_unit(self, name: str, threads: int) -> float:
         pts = self.points.get(name) or []
@@ -214,7 +239,7 @@ def predict(model: CostModel, layouts: Dict[str, Layout], max_staleness: int, of
     """The predicted steady-state step time of one candidate placement (see the module docstring);
     ``parts``: the parts each rollout rank streams into the actor (``runner.groups_per_part``)."""
     rollout = model.rollout_seconds(layouts["rollout"], parts)
-    train = model.work("actor") * model.per_unit("actor", layouts["actor"].threads) / layouts["actor"].ranks
+    train = model.actor_seconds(layouts["actor"])
     reward = model.mean("reward_tail_s")
     sync, driver = model.mean("sync_s"), model.mean("driver_s", only_synchronous=True)
     offload_s = model.mean("offload_s", only_nonzero=True) if offload else 0.0
@@ -232,9 +257,11 @@ def predict(model: CostModel, layouts: Dict[str, Layout], max_staleness: int, of
         step = pipeline_end(arrivals, works) + sync + driver
         bottleneck = "actor" if per_train >= per_rollout else "rollout"
     elif max_staleness == 0:
-        # A component's ranks compute at once on the node's devices: each pays the co-run factor.
-        rollout *= model.co_run["rollout"] if layouts["rollout"].ranks > 1 else 1.0
-        train *= model.co_run["actor"] if layouts["actor"].ranks > 1 else 1.0
+        # A component's ranks on devices of their own (GPUs) compute at once: each pays the co-run
+        # factor. On CPU cores their sharing is in the thread scaling already.
+        if not model.on_cores:
+            rollout *= model.co_run["rollout"] if layouts["rollout"].ranks > 1 else 1.0
+            train *= model.co_run["actor"] if layouts["actor"].ranks > 1 else 1.0
         step = rollout + reward + train + sync + driver + offload_s
         bottleneck = max(("rollout", "actor"), key=lambda k: phases[k])
     else:
