@@ -165,11 +165,16 @@ class FetchBatch(EnvBatch):
 def make_env_batch(env_id: str, n: int, horizon: int, render_size: int = 0, camera_size: int = 0) -> EnvBatch:
     """The batch for ``env.id`` (a clear ConfigError naming the field for an id it cannot make);
     ``camera_size`` > 0: every step carries every environment's camera image of that size."""
+    check_camera(env_id, camera_size)
     if env_id.startswith("libero:"):
         from rlinf_embodied.libero import LiberoBatch
 
         return LiberoBatch(env_id, n, horizon, render_size, camera_size)
-    if camera_size:
+    return FetchBatch(env_id, n, horizon, render_size)
+
+
+def check_camera(env_id: str, camera_size: int) -> None:
+    """Refuse camera images (a policy that sees: ``policy.kind: hf``) from an environment without them."""
+    if camera_size and not env_id.startswith("libero:"):
         raise ConfigError(f"`policy.kind`=hf needs camera images and a task instruction, which `env.id` {env_id!r} "
                           "does not give: use a LIBERO task (libero:<suite>/<task index>).")
-    return FetchBatch(env_id, n, horizon, render_size)

@@ -59,9 +59,11 @@ def check(cfg: Any, env_ranks: int) -> None:
 def check_env_and_policy(cfg: Any) -> None:
     """Make one environment (a bad ``env.id`` fails here, before Ray starts) and, given
     ``policy.checkpoint``, load it into a policy of that environment's sizes."""
-    from rlinf_embodied.envs import make_env_batch
+    from rlinf_embodied.envs import check_camera, make_env_batch
 
-    probe = make_env_batch(cfg.env.id, 1, cfg.env.horizon, camera_size=camera_size(cfg))
+    check_camera(cfg.env.id, camera_size(cfg))
+    # No camera here: the driver makes no rendering context (after one, importing triton crashes).
+    probe = make_env_batch(cfg.env.id, 1, cfg.env.horizon)
     sizes = probe.obs_size, probe.action_size
     probe.close()
     if cfg.policy.checkpoint and cfg.policy.kind == "mlp":
@@ -177,7 +179,8 @@ def _train(cfg: Any, groups: Dict[str, WorkerGroup], tracker: Any, out: str) -> 
         history.append({"step": step, **metrics})
         if out_of_time:
             break
-    groups["policy"].execute("save", os.path.join(out, "policy.pt"), ranks=[0])
+    if cfg.runner.max_steps:  # an evaluation learned nothing to save
+        groups["policy"].execute("save", os.path.join(out, "policy.pt"), ranks=[0])
     _write_history(out, history)
     write_curves(history, os.path.join(out, "curves.png"))
     final = last or first

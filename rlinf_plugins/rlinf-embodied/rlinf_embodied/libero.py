@@ -78,9 +78,9 @@ class LiberoBatch(EnvBatch):
     """``n`` environments of one LIBERO task; environment 0 can render the agent-view camera."""
 
     def __init__(self, env_id: str, n: int, horizon: int, render_size: int = 0, camera_size: int = 0):
+        bddl, self.instruction, self.init_states = load_task(env_id)  # first: without LIBERO, the ConfigError
         from libero.libero.envs.env_wrapper import ControlEnv
 
-        bddl, self.instruction, self.init_states = load_task(env_id)
         camera = dict(use_camera_obs=True, camera_names=["agentview"], camera_heights=camera_size,
                       camera_widths=camera_size) if camera_size else dict(use_camera_obs=False)
         # robosuite's own horizon must outlast the flow's, which ends episodes itself; a soft reset

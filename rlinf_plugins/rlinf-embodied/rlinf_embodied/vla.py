@@ -82,7 +82,8 @@ class VLAPolicy:
         self.device, self.dtype = device, getattr(torch, dtype)
         try:
             self.processor = AutoProcessor.from_pretrained(path, trust_remote_code=True)
-            self.model = vla_class(path).from_pretrained(path, dtype=self.dtype).to(device)
+            # torch_dtype: the name OpenVLA's transformers (4.40) knows; transformers 5 still takes it.
+            self.model = vla_class(path).from_pretrained(path, torch_dtype=self.dtype).to(device)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"`policy.path` {path!r}: not a loadable vision-to-action checkpoint ({exc}).") from None
         if not hasattr(self.model, "predict_action"):

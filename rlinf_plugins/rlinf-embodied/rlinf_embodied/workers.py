@@ -120,9 +120,10 @@ class PolicyWorker(Worker):
 
             p = self.cfg.policy
             self.vla = VLAPolicy(p.path, p.unnorm_key, p.device, p.dtype)
+            return  # it only acts: no MLP, optimizer or noise
         self.model = ActorCritic(obs_size, action_size, self.cfg.policy.hidden_sizes, self.cfg.policy.init_log_std)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.cfg.algorithm.lr, eps=1e-5)
-        if self.cfg.policy.checkpoint and self.vla is None:
+        if self.cfg.policy.checkpoint:
             load_checkpoint(self.model, self.cfg.policy.checkpoint, self.optimizer)
         self.generator = torch.Generator().manual_seed(self.cfg.runner.seed)
 

@@ -58,6 +58,7 @@ def test_a_short_ppo_run_through_the_cli(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     evaluated = [json.loads(line) for line in (again / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in evaluated] == [0] and "evaluation only" in proc.stdout
+    assert not (again / "policy.pt").exists()  # nothing learned, nothing saved
     for key in ("val/success_rate", "val/episode_return"):
         assert evaluated[0][key] == pytest.approx(rows[-1][key], abs=1e-5), key
 
