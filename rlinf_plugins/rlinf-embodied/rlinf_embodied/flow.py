@@ -49,8 +49,10 @@ def check(cfg: Any, env_ranks: int) -> None:
     if cfg.policy.kind == "hf" and cfg.runner.max_steps:
         raise ConfigError(f"`policy.kind`=hf evaluates a VLA but `runner.max_steps`={cfg.runner.max_steps}: set "
                           "runner.max_steps=0 (training a VLA with RL, as RLinf does OpenVLA-OFT, is not built here).")
-    if cfg.policy.kind == "hf" and not cfg.policy.path:
-        raise ConfigError("`policy.path` is empty: `policy.kind`=hf needs a VLA checkpoint (a directory or a hub id).")
+    if cfg.policy.kind == "hf" and cfg.cluster.address is None:  # this machine runs it: check it can
+        from rlinf_embodied.vla import check_vla_settings
+
+        check_vla_settings(cfg.policy.path, cfg.policy.device)
     if cfg.algorithm.name == "grpo" and cfg.env.envs_per_worker % cfg.algorithm.group_size:
         raise ConfigError(f"`env.envs_per_worker`={cfg.env.envs_per_worker} must be a multiple of "
                           f"`algorithm.group_size`={cfg.algorithm.group_size} (a group's episodes share a start).")

@@ -20,6 +20,7 @@ locally built model with OpenVLA's interface (tests/test_vla.py); a real OpenVLA
 
 from __future__ import annotations
 
+import os
 from typing import Any, List
 
 import numpy as np
@@ -66,6 +67,21 @@ def vla_class(path: str) -> Any:
     return AutoModelForImageTextToText
 
 
+def check_vla_settings(path: str, device: str) -> None:
+    """Refuse, before anything loads or is written, a VLA that cannot start on this machine: no
+    ``policy.path``, a local path that does not exist, or a CUDA device where there is none."""
+    import torch
+
+    if not path:
+        raise ConfigError("`policy.path` is empty: `policy.kind: hf` needs a VLA checkpoint "
+                          "(a directory or a hub id such as openvla/openvla-7b-finetuned-libero-spatial).")
+    if path.startswith(("/", ".", "~")) and not os.path.isdir(os.path.expanduser(path)):
+        raise ConfigError(f"`policy.path` {path!r} is not a directory (a VLA checkpoint's folder).")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"`policy.device`={device!r} but this machine has no CUDA device: a VLA of "
+                          "billions of parameters is a GPU policy (use policy.device=cpu only for tiny models).")
+
+
 class VLAPolicy:
     """A loaded VLA that maps a batch of camera images and one instruction to actions."""
 
@@ -73,12 +89,7 @@ class VLAPolicy:
         import torch
         from transformers import AutoProcessor
 
-        if not path:
-            raise ConfigError("`policy.path` is empty: `policy.kind: hf` needs a VLA checkpoint "
-                              "(a directory or a hub id such as openvla/openvla-7b-finetuned-libero-spatial).")
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ConfigError(f"`policy.device`={device!r} but this machine has no CUDA device: a VLA of "
-                              "billions of parameters is a GPU policy (use policy.device=cpu only for tiny models).")
+        check_vla_settings(path, device)
         self.device, self.dtype = device, getattr(torch, dtype)
         try:
             self.processor = AutoProcessor.from_pretrained(path, trust_remote_code=True)

@@ -66,11 +66,22 @@ def test_bad_vla_settings_are_config_errors_naming_the_field(tiny_vla, tmp_path)
             VLAPolicy(str(tiny_vla), "", "cuda", "bfloat16")
 
 
+def _has_cuda():
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def test_an_hf_policy_must_evaluate_on_a_task_with_an_instruction(tmp_path):
     recipe = Path(__file__).resolve().parents[3] / "cookbook" / "embodied-fetch-reach" / "ppo.yaml"
+    hf = ["policy.kind=hf", "runner.max_steps=0"]
     for overrides, field in ((["policy.kind=hf", "policy.path=x"], "runner.max_steps"),
-                             (["policy.kind=hf", "runner.max_steps=0"], "policy.path"),
-                             (["policy.kind=hf", "policy.path=x", "runner.max_steps=0"], "policy.kind")):
+                             (hf, "policy.path"),
+                             ([*hf, f"policy.path={tmp_path / 'missing'}"], "policy.path"),
+                             ([*hf, "policy.path=x"] if not _has_cuda() else [], "policy.device"),
+                             ([*hf, "policy.path=x", "policy.device=cpu"], "policy.kind")):
+        if not overrides:
+            continue
         proc = run_cli("run", str(recipe), *overrides, f"runner.output_dir={tmp_path / 'out'}", cwd=tmp_path,
                        timeout=300)
         assert proc.returncode == 2 and field in proc.stderr, (overrides, proc.stderr[-2000:])
