@@ -29,8 +29,7 @@ from dataclasses import dataclass
 import torch
 
 from rlinf_core.config import doc
-from rlinf_core.interfaces.algorithm import TokenAdvantageInputs
-from rlinf_core.interfaces.algorithm import whiten
+from rlinf_core.interfaces.algorithm import TokenAdvantageInputs, whiten
 from rlinf_grpo.advantages import returns_to_go
 from rlinf_grpo.config import GRPOConfig, ratio_early_stop_off
 from rlinf_grpo.token_level import TokenAdvantageGRPO
