@@ -3,44 +3,47 @@
     python benchmarks/plan_at_scale.py --out docs/img/plan_at_scale.png
 
 Nothing here ran on GPUs: every cost below is an ASSUMED figure, named with where it comes
-from, fed to the flow's pipeline model (``rlinf_core.plan.simulate.pipeline_end``, the one
-``rlinf plan`` uses for streamed steps) at the level of single responses instead of measured
-parts. The question is the shape RLinf reports (arXiv:2509.15965 §6): pipelining beats
-collocation when response lengths have a long tail, not when they are uniform. What this
-model gives (docs/planning.md, "At scale"): a long tail moves the ratio toward pipelining
-(0.66x -> 0.79x with the assumed costs, 0.81x -> 0.97x with a faster decode), but collocation
-still wins: here pipelining only recovers the GPUs the tail leaves idle, while giving the
-rollout fewer GPUs costs it throughput. Not modelled, and in RLinf's favour at scale: a
-collocated rollout's smaller KV-cache share of GPU memory (fewer sequences at once), and the
-heavier resharding of a Megatron actor between phases.
+from. The rollout is a continuous-batching engine per GPU (``rlinf_core.plan.batching``: KV
+cache, admission, preemption); the pipelined step is the flow's pipeline model
+(``rlinf_core.plan.simulate.pipeline_end``, the one ``rlinf plan`` uses for streamed steps) at
+the level of prompt groups instead of measured parts. The question is the shape RLinf reports
+(arXiv:2509.15965 §6): pipelining beats collocation when response lengths have a long tail, not
+when they are uniform. The answer this model gives is in docs/planning.md, "At scale".
 
-The recipe (``cookbook/qwen2.5-1.5b-grpo``): 16 samples per prompt, up to 27,648 new tokens,
-256 responses per GPU per step (its 512 x 16 on 32 GPUs, scaled with the GPU count).
+The recipe (``cookbook/qwen2.5-1.5b-grpo``): 512 prompts x 16 samples = 8,192 responses per
+step, up to 27,648 new tokens, prompts of 200 tokens, the rollout's
+``gpu_memory_utilization: 0.55``. "recipe batch": those 8,192 responses on every GPU count (as
+RLinf's evaluation scales a fixed batch over more GPUs); "256 per GPU": the batch grows with
+the GPUs (the recipe's 256 per GPU on 32), which keeps every engine's batch full.
 
-Assumed costs (H100-class GPU, 1.5B model, bf16):
+Assumed costs (H100 SXM: 80 GB, 3.35 TB/s HBM3, 989 TFLOP/s dense bf16; DeepSeek-R1-Distill-
+Qwen-1.5B: 1.78e9 parameters, 28 layers, 2 KV heads of 128, bf16):
 
-- decode: one rollout engine per GPU runs up to 256 sequences at once (continuous batching: a
-  finished sequence's slot takes the next waiting one); a decode step takes 5 ms (reading the
-  weights) plus 20 ms x running/256 (reading their KV caches): ~10k tokens/s per GPU at a full
-  batch, the order of vLLM/SGLang's published 1-2B decode throughput, and faster per step as
-  the batch drains in the tail.
+- decode step: a fixed 5 ms (reading the 3.55 GB of weights at 70% of HBM bandwidth is 1.5 ms;
+  the rest is the engine's scheduler and kernel launches with CUDA graphs: an assumption,
+  bracketed by 2 ms and 10 ms), plus 2 x 1.55e9 FLOPs per running sequence at 40% of peak,
+  plus reading the KV cache: 28,672 bytes per cached token at 70% of HBM bandwidth. At 256
+  running sequences of ~6.6k cached tokens that is ~27 ms a step, ~9.5k tokens/s per GPU, the
+  order of vLLM/SGLang's published 1-2B decode throughput.
+- engine: vLLM's ``max_num_seqs`` default on 80 GB GPUs other than A100 (1024); a KV cache of
+  0.55 x 80 GB less the weights and 4 GB of activations and CUDA graphs (1.2M tokens); prefill
+  (also of a preempted sequence's context) at 50% of peak.
 - training: 12k trained tokens/s per GPU (forward, backward and the old-log-prob forward:
   ~8 x 1.5e9 FLOPs per token plus attention over ~8k-token contexts, at ~30% of 989 TFLOP/s),
-  linear in tokens; prompts of 200 tokens.
+  linear in tokens.
 - switching phases (collocated): 5 s per step to offload and reload weights and optimizer
   state (RLinf's collocated mode); weight sync (pipelined): 2 s per step.
 - lengths: "long tail": log-normal, median 4,000 tokens, sigma 1.0, capped at 27,648 (R1-style
   reasoning: a few responses run to the cap); "uniform": every response the long tail's mean.
 
 Collocated: every GPU generates, then every GPU trains. Pipelined: R GPUs generate, the others
-train each prompt group as soon as its 16 responses are done (RLinf's disaggregated pipeline),
-R chosen best from eighths of the GPUs. Prints the table; writes the plot.
+train each prompt group as soon as its 16 responses are done (the flow's streamed step: one
+optimizer step at the end), R the best of eighths of the GPUs. Prints the table; writes the plot.
 """
 
 from __future__ import annotations
 
 import argparse
-import heapq
 import os
 import random
 import statistics
@@ -50,13 +53,24 @@ from typing import Dict, List, Tuple
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
+from rlinf_core.plan.batching import DecodeCosts, group_finish_times  # noqa: E402
 from rlinf_core.plan.simulate import pipeline_end  # noqa: E402
 
-GROUP, PER_GPU, CAP, PROMPT = 16, 256, 27_648, 200
-DECODE_FIXED_S, SLOTS = 0.005, 256
-DECODE_PER_SEQ_S = [0.020 / 256]
-TRAIN_TOKENS_PER_S = [12_000.0]  # lists: each setting below sets them
+GROUP, RECIPE_RESPONSES, PER_GPU, CAP, PROMPT = 16, 8192, 256, 27_648, 200
+TRAIN_TOKENS_PER_S = 12_000.0
 SWITCH_S, SYNC_S = 5.0, 2.0
+
+# The engine's costs (the docstring says where each figure comes from).
+PARAMS, WEIGHT_BYTES, KV_BYTES_PER_TOKEN = 1.78e9, 3.55e9, 2 * 28 * 2 * 128 * 2
+HBM_BYTES_PER_S, BF16_FLOPS = 3.35e12 * 0.7, 989e12
+ENGINE = {
+    "compute": 2 * 1.55e9 / (BF16_FLOPS * 0.4),  # the embedding table's 0.23e9 parameters are a lookup
+    "kv_read": KV_BYTES_PER_TOKEN / HBM_BYTES_PER_S,
+    "prefill": 2 * 1.55e9 / (BF16_FLOPS * 0.5),
+    "kv_capacity": int((0.55 * 80e9 - WEIGHT_BYTES - 4e9) / KV_BYTES_PER_TOKEN),
+    "max_seqs": 1024,
+}
+SETTINGS = {"assumed costs": 0.005, "sensitivity: 2 ms per step": 0.002, "sensitivity: 10 ms per step": 0.010}
 
 
 def lengths(kind: str, n: int, seed: int) -> List[int]:
@@ -68,105 +82,83 @@ def lengths(kind: str, n: int, seed: int) -> List[int]:
     return [mean] * n
 
 
-def decode_step_s(running: int) -> float:
-    """Memory-bound decode: the weights' read (fixed) plus the running sequences' KV cache reads."""
-    return DECODE_FIXED_S + DECODE_PER_SEQ_S[0] * running
-
-
-def engine_finish_times(group_lengths: List[List[int]]) -> List[float]:
-    """One engine's groups (dispatched in order, up to ``SLOTS`` sequences running): when each
-    group's last response is done. Event-driven: between two completions every running
-    sequence gains the same tokens at a step time set by how many run."""
-    waiting = [(g, n) for g, group in enumerate(group_lengths) for n in group]
-    running: List[Tuple[int, int]] = []  # (token clock at which it finishes, group)
-    clock, now, nxt = 0, 0.0, 0
-    done = [0.0] * len(group_lengths)
-    while nxt < len(waiting) or running:
-        while nxt < len(waiting) and len(running) < SLOTS:
-            g, n = waiting[nxt]
-            heapq.heappush(running, (clock + n, g))
-            nxt += 1
-        finish, g = heapq.heappop(running)
-        now += (finish - clock) * decode_step_s(len(running) + 1)
-        clock = finish
-        done[g] = max(done[g], now)
-    return done
-
-
-def rollout(groups: List[List[int]], engines: int) -> List[float]:
-    """Each group's completion time, groups dealt round-robin to ``engines`` engines."""
+def rollout(groups: List[List[int]], engines: int, costs: DecodeCosts) -> List[float]:
+    """Each group's completion time, groups dealt round-robin to ``engines`` engines (one per GPU)."""
     finish = [0.0] * len(groups)
     for e in range(engines):
         mine = list(range(e, len(groups), engines))
-        for g, t in zip(mine, engine_finish_times([groups[g] for g in mine])):
+        for g, t in zip(mine, group_finish_times(costs, [groups[g] for g in mine], PROMPT)):
             finish[g] = t
     return finish
 
 
 def train_s(tokens: int, gpus: int) -> float:
-    return tokens / (gpus * TRAIN_TOKENS_PER_S[0])
+    return tokens / (gpus * TRAIN_TOKENS_PER_S)
 
 
-def collocated(groups: List[List[int]], gpus: int) -> float:
+def collocated(groups: List[List[int]], gpus: int, costs: DecodeCosts) -> Tuple[float, float]:
+    """(step seconds, rollout seconds): every GPU generates, then every GPU trains."""
     tokens = sum(n + PROMPT for g in groups for n in g)
-    return max(rollout(groups, gpus)) + train_s(tokens, gpus) + SWITCH_S
+    generate = max(rollout(groups, gpus, costs))
+    return generate + train_s(tokens, gpus) + SWITCH_S, generate
 
 
-def pipelined(groups: List[List[int]], gpus: int) -> Tuple[float, int]:
+def pipelined(groups: List[List[int]], gpus: int, costs: DecodeCosts) -> Tuple[float, int]:
+    """(step seconds, rollout GPUs) of the best split in eighths: R GPUs generate, the rest train
+    each group as soon as its last response is done."""
     best = (float("inf"), 0)
     for eighth in range(1, 8):
         r = max(1, gpus * eighth // 8)
         if r >= gpus:
             continue
-        arrivals = rollout(groups, r)
+        arrivals = rollout(groups, r, costs)
         works = [train_s(sum(n + PROMPT for n in g), gpus - r) for g in groups]
         best = min(best, (pipeline_end(arrivals, works) + SYNC_S, r))
     return best
 
 
-def simulate(gpu_counts: List[int], seed: int) -> List[Dict[str, float]]:
-    rows = []
+SCALINGS = ("recipe batch", "256 per GPU")
+
+
+def run_setting(name: str, scaling: str, gpu_counts: List[int], seed: int) -> List[Dict[str, object]]:
+    costs = DecodeCosts(fixed=SETTINGS[name], **ENGINE)
+    rows: List[Dict[str, object]] = []
     for kind in ("long tail", "uniform"):
         for gpus in gpu_counts:
-            n = PER_GPU * gpus
-            flat = lengths(kind, n, seed + gpus)
+            n = RECIPE_RESPONSES if scaling == "recipe batch" else PER_GPU * gpus
+            flat = lengths(kind, n, seed)
             groups = [flat[i : i + GROUP] for i in range(0, n, GROUP)]
-            col = collocated(groups, gpus)
-            pipe, r = pipelined(groups, gpus)
-            rows.append({"lengths": kind, "gpus": gpus, "collocated_s": col, "pipelined_s": pipe, "rollout_gpus": r,
-                         "speedup": col / pipe})
+            col, generate = collocated(groups, gpus, costs)
+            pipe, r = pipelined(groups, gpus, costs)
+            rows.append({"setting": name, "scaling": scaling, "lengths": kind, "gpus": gpus, "collocated_s": col,
+                         "rollout_s": generate, "pipelined_s": pipe, "rollout_gpus": r, "speedup": col / pipe})
     return rows
 
 
-SETTINGS = {"assumed costs": (20.0, 12_000.0), "sensitivity: decode KV part 2 ms": (2.0, 12_000.0)}
-
-
-def run_setting(name: str, gpu_counts: List[int], seed: int) -> List[Dict[str, float]]:
-    decode_ms, train_tps = SETTINGS[name]
-    DECODE_PER_SEQ_S[0], TRAIN_TOKENS_PER_S[0] = decode_ms / 1000 / SLOTS, train_tps
-    return [{"setting": name, **row} for row in simulate(gpu_counts, seed)]
-
-
-def plot(rows: List[Dict[str, float]], path: str) -> None:
+def plot(rows: List[Dict[str, object]], path: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.8, 3.8))
-    for setting, colour in zip(SETTINGS, ("tab:blue", "tab:orange")):
-        for kind, style in (("long tail", "o-"), ("uniform", "s--")):
-            pts = [(r["gpus"], r["speedup"]) for r in rows if r["lengths"] == kind and r["setting"] == setting]
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], style, color=colour, label=f"{setting}, {kind} lengths")
-    ax.axhline(1.0, color="grey", lw=0.8)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("GPUs")
-    ax.set_ylabel("pipelined / collocated throughput")
-    ax.set_title("Simulated with assumed GPU costs (nothing measured): 1.5B GRPO math", fontsize=9)
-    ax.legend(fontsize=7)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, scaling in zip(axes, SCALINGS):
+        for setting, colour in zip(SETTINGS, ("tab:blue", "tab:orange", "tab:green")):
+            for kind, style in (("long tail", "o-"), ("uniform", "s--")):
+                pts = [(r["gpus"], r["speedup"]) for r in rows
+                       if r["lengths"] == kind and r["setting"] == setting and r["scaling"] == scaling]
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], style, color=colour, label=f"{setting}, {kind}")
+        ax.axhline(1.0, color="grey", lw=0.8)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("GPUs")
+        ax.set_title(f"{scaling} ({'8,192 responses a step' if scaling == 'recipe batch' else 'the batch grows'})",
+                     fontsize=9)
+    axes[0].set_ylabel("pipelined / collocated throughput")
+    axes[1].legend(fontsize=7)
+    fig.suptitle("Simulated with assumed GPU costs (nothing measured): 1.5B GRPO math", fontsize=10)
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
 
 
 def main() -> None:
@@ -175,12 +167,13 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default="docs/img/plan_at_scale.png")
     args = ap.parse_args()
-    rows = [row for name in SETTINGS for row in run_setting(name, args.gpus, args.seed)]
-    print("| costs | lengths | GPUs | collocated step | pipelined step (rollout GPUs) | pipelined / collocated |")
-    print("|---|---|---|---|---|---|")
+    rows = [row for scaling in SCALINGS for name in SETTINGS for row in run_setting(name, scaling, args.gpus, args.seed)]
+    print("| scaling | costs | lengths | GPUs | collocated step (its rollout) | pipelined step (rollout GPUs) "
+          "| pipelined / collocated |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['setting']} | {r['lengths']} | {r['gpus']} | {r['collocated_s']:.0f} s | {r['pipelined_s']:.0f} s "
-              f"({r['rollout_gpus']}) | {r['speedup']:.2f}x |")
+        print(f"| {r['scaling']} | {r['setting']} | {r['lengths']} | {r['gpus']} | {r['collocated_s']:.0f} s "
+              f"({r['rollout_s']:.0f} s) | {r['pipelined_s']:.0f} s ({r['rollout_gpus']}) | {r['speedup']:.2f}x |")
     plot(rows, args.out)
     print(f"\nplot: {args.out}")
 
