@@ -23,10 +23,10 @@ Qwen-1.5B: 1.78e9 parameters, 28 layers, 2 KV heads of 128, bf16):
   the rest is the engine's scheduler and kernel launches with CUDA graphs: an assumption,
   bracketed by 2 ms and 10 ms), plus 2 x 1.55e9 FLOPs per running sequence at 40% of peak,
   plus reading the KV cache: 28,672 bytes per cached token at 70% of HBM bandwidth. At 256
-  running sequences of ~6.6k cached tokens that is ~27 ms a step, ~9.5k tokens/s per GPU, the
+  running sequences of ~6k cached tokens that is ~26 ms a step, ~10k tokens/s per GPU, the
   order of vLLM/SGLang's published 1-2B decode throughput.
 - engine: vLLM's ``max_num_seqs`` default on 80 GB GPUs other than A100 (1024); a KV cache of
-  0.55 x 80 GB less the weights and 4 GB of activations and CUDA graphs (1.2M tokens); prefill
+  0.55 x 80 GB less the weights and 4 GB of activations and CUDA graphs (1.27M tokens); prefill
   (also of a preempted sequence's context) at 50% of peak.
 - training: 12k trained tokens/s per GPU (forward, backward and the old-log-prob forward:
   ~8 x 1.5e9 FLOPs per token plus attention over ~8k-token contexts, at ~30% of 989 TFLOP/s),
