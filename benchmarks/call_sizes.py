@@ -6,8 +6,8 @@ The planner's streamed candidates split a step into parts of fewer rows, and run
 generation beside the previous part's training on the other core. This measures the two
 effects that predicts, on the plan-accuracy workloads' own model (``benchmarks/vs_trl_workloads``;
 run ``plan_accuracy.py`` once to build it): one rollout call (rlinf's compact HF decode loop) of
-16-128 rows, and one training call (forward, backward, AdamW step of the same model on the
-same responses' lengths) of 16 and 32 rows, each pinned to core 0 with one thread, alone and
+16-128 rows, and one training call (forward, backward, AdamW step of the same model on rows
+of 160 random tokens, about the workload's prompt plus response) of 16 and 32 rows, each pinned to core 0 with one thread, alone and
 while the other runs in a loop pinned to core 1 with one thread. Prints seconds per call and
 per row, and the ratio beside / alone. Numbers, never assertions; run it on an idle machine.
 """
@@ -133,6 +133,8 @@ def speed_probe(model_dir: str, rows_path: str) -> Dict[str, float]:
 
 
 def measure(model_dir: str, rows_path: str, repeats: int) -> List[Dict[str, object]]:
+    import torch
+
     _pin(0)
     model, tok = _load(model_dir)
     prompts = _prompts(tok, rows_path, 16)
@@ -140,8 +142,6 @@ def measure(model_dir: str, rows_path: str, repeats: int) -> List[Dict[str, obje
     calls.update({("actor", r): _trainer(model, r, 160) for r in (16, 32)})
     out = []
     for (kind, rows), call in calls.items():
-        import torch
-
         torch.manual_seed(0)
         alone = _timed(call, repeats)
         ctx = mp.get_context("spawn")
